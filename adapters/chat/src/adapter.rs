@@ -1,0 +1,89 @@
+//! The seam between a protocol and the bot: the [`Adapter`] trait and the [`EventSink`] it
+//! delivers events into.
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::id::{MessageId, Platform};
+use crate::message::{Event, Outgoing};
+
+/// An adapter failed in a way that stops it.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// The runtime is no longer accepting events (it is shutting down).
+    #[error("the bot is shutting down")]
+    Closed,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// Sending one message failed. The adapter says whether trying again may help; the retry policy
+/// itself lives in the runtime, once, not in every adapter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A network hiccup, a rate limit, a server error: try again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// The chat is gone, the bot was removed, the message is refused: do not retry.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// An event on its way to the runtime, with an optional signal for when it has been handled.
+#[derive(Debug)]
+pub struct Envelope {
+    pub event: Event,
+    /// Dropped by the runtime once the event is handled and every reply to it has been handed to
+    /// the adapter. Adapters that must keep strict order across chats (the console) wait for it.
+    pub done: Option<oneshot::Sender<()>>,
+}
+
+/// Where an adapter delivers the events it receives.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<Envelope>,
+}
+
+impl EventSink {
+    pub fn new(tx: mpsc::Sender<Envelope>) -> Self {
+        Self { tx }
+    }
+
+    /// Hands an event to the runtime; waits only when the runtime's queue is full.
+    pub async fn deliver(&self, event: Event) -> Result<(), AdapterError> {
+        self.tx.send(Envelope { event, done: None }).await.map_err(|_| AdapterError::Closed)
+    }
+
+    /// Hands an event to the runtime and waits until it has been handled and its replies sent.
+    pub async fn deliver_and_wait(&self, event: Event) -> Result<(), AdapterError> {
+        let (done, handled) = oneshot::channel();
+        self.tx.send(Envelope { event, done: Some(done) }).await.map_err(|_| AdapterError::Closed)?;
+        // The runtime drops `done` when finished; an error here only means it was dropped.
+        let _ = handled.await;
+        Ok(())
+    }
+}
+
+/// A chat protocol: receives traffic and turns it into [`Event`]s, sends [`Outgoing`] messages.
+/// Adapters know nothing of the branch's domain.
+#[async_trait]
+pub trait Adapter: Send + Sync + 'static {
+    /// The platform this adapter speaks for; every id it produces carries it.
+    fn platform(&self) -> &Platform;
+
+    /// Receives from the platform and delivers events into `sink` until `shutdown` is cancelled
+    /// (or the platform's input ends). Returns `Ok` on a clean stop.
+    async fn run(&self, sink: EventSink, shutdown: CancellationToken) -> Result<(), AdapterError>;
+
+    /// Sends one message; returns the platform's id for it when the platform gives one.
+    async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError>;
+
+    /// Whether the end of this adapter's input ends the whole bot. True for an interactive
+    /// session (the console: `:quit` or end of input), false for network adapters.
+    fn ends_session(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,92 @@
+//! Messages in (from a chat) and out (from the bot).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::id::{ChatId, MessageId, UserId};
+
+/// Whether a chat is a group (many members, the bot among them) or a direct chat with the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChatKind {
+    Group,
+    Direct,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub id: UserId,
+    /// The name the platform shows for this user (nickname, group card, display name).
+    pub display_name: String,
+}
+
+/// A user named in a message, with the text the platform showed for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub user: UserId,
+    pub display_name: String,
+}
+
+/// A message someone sent in a chat the bot is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub chat: ChatId,
+    pub chat_kind: ChatKind,
+    pub sender: Sender,
+    pub text: String,
+    pub mentions: Vec<Mention>,
+    /// The message this one replies to, when the platform says so.
+    pub reply_to: Option<MessageId>,
+    /// The platform's id for this message: the runtime drops a second event with the same id.
+    pub id: MessageId,
+    /// When the platform says the message was sent (not when the bot saw it): a check-in sent
+    /// at 23:50 and delivered after midnight still counts for the day it was sent.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Why an adapter could not turn some input into an [`Incoming`] message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The bytes were not valid UTF-8.
+    InvalidEncoding,
+    /// The message exceeded the adapter's size limit, in bytes.
+    TooLong { limit_bytes: usize },
+}
+
+/// What an adapter hands to the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Message(Incoming),
+    /// Input from a known sender in a known chat that could not become a message; the bot
+    /// answers it with a short explanation instead of silently dropping it.
+    Rejected { chat: ChatId, chat_kind: ChatKind, sender: Sender, reason: RejectReason },
+}
+
+impl Event {
+    pub fn chat(&self) -> &ChatId {
+        match self {
+            Event::Message(m) => &m.chat,
+            Event::Rejected { chat, .. } => chat,
+        }
+    }
+}
+
+/// A message the bot sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub chat: ChatId,
+    pub text: String,
+    /// Users the text names; adapters that can notify them (an `@`) do so.
+    pub mentions: Vec<Mention>,
+    /// The message this one answers; adapters that can thread a reply do so.
+    pub reply_to: Option<MessageId>,
+    /// An image to attach (a file the bot rendered), for adapters that can send images.
+    pub image: Option<PathBuf>,
+}
+
+impl Outgoing {
+    pub fn text(chat: ChatId, text: impl Into<String>) -> Self {
+        Self { chat, text: text.into(), mentions: Vec::new(), reply_to: None, image: None }
+    }
+}
