@@ -1,1 +1,13 @@
-//! placeholder
+//! The branch's domain and its chat commands, independent of any chat protocol.
+//!
+//! - [`domain`]: members, roles and who may do what, check-ins, reports, weeks, the clock.
+//! - [`store`]: the sled store behind a typed layer.
+//! - [`faq`]: the FAQ library and its retrieval.
+//! - [`i18n`]: the message catalogs (zh-CN default, en).
+//! - [`framework`]: how a command is declared, parsed, checked and answered.
+//! - [`cmd`]: one module per command.
+//! - [`bot`]: turns a chat [`zhibu_chat::Event`] into replies.
+
+pub mod domain;
+pub mod faq;
+pub mod store;

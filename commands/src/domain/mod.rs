@@ -1,0 +1,13 @@
+//! The branch's domain: who is in it, what they record, and the rules about it.
+
+pub mod clock;
+pub mod permission;
+pub mod records;
+pub mod role;
+pub mod week;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use permission::{allows, roles_with, Capability};
+pub use records::{BranchId, CheckIn, Member, Report, ReportKind};
+pub use role::{Role, UnknownRole};
+pub use week::{local_date, BadWeek, Week};

@@ -1,0 +1,255 @@
+//! The sled store behind a small typed layer: one tree per record kind, keys laid out for the
+//! scans the bot makes (`<branch>\0<date>\0<user>` for check-ins, so a week is one range scan),
+//! values as JSON, and a schema version checked on open.
+//!
+//! Every write that a reply confirms is flushed to disk before the write method returns: when
+//! the bot says "签到成功", the check-in survives a SIGKILL.
+
+mod checkins;
+mod faq;
+mod keys;
+mod members;
+mod reports;
+mod transfer;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use checkins::record_key as checkins_key;
+pub use faq::FaqChanges;
+use members::record_key as members_key;
+pub use transfer::{ImportSummary, Record, TransferError};
+
+/// The schema this build writes. Bump it with a migration in [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `MIGRATIONS[i]` upgrades a store from schema `i + 1` to `i + 2`. Each one is code, with a test.
+const MIGRATIONS: &[fn(&Store) -> Result<(), StoreError>] = &[];
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data directory {path} is in use by another zhibu process; stop it first")]
+    Locked { path: PathBuf },
+    #[error("cannot open the data directory {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+    #[error("the data directory {path} is damaged or is not a zhibu data directory ({detail}); move it away or restore a backup made with `zhibu export`")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("the data directory {path} was written by a newer zhibu (schema {found}; this build reads schema {supported} and older); upgrade zhibu")]
+    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("a stored {tree} record is unreadable: {detail}")]
+    Decode { tree: &'static str, detail: String },
+    #[error("cannot encode a record: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// The bot's embedded database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    members: sled::Tree,
+    checkins: sled::Tree,
+    reports: sled::Tree,
+    report_time: sled::Tree,
+    report_author: sled::Tree,
+    faq: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, checks its schema and runs migrations.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.to_path_buf();
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::Open { path, detail: "it is a file, not a directory".into() });
+        }
+        let config = sled::Config::new().path(dir);
+        // sled can panic on some kinds of damaged files instead of returning an error; a damaged
+        // data dir must give the secretary a clear message, not a stack trace.
+        let db = match catch_unwind(AssertUnwindSafe(|| config.open())) {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(classify_open_error(path, e)),
+            Err(_) => return Err(StoreError::Corrupt { path, detail: "the database files cannot be read".into() }),
+        };
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            meta: tree("meta")?,
+            members: tree("members")?,
+            checkins: tree("checkins")?,
+            reports: tree("reports")?,
+            report_time: tree("report_time")?,
+            report_author: tree("report_author")?,
+            faq: tree("faq")?,
+            db,
+        };
+        store.check_schema(&path)?;
+        Ok(store)
+    }
+
+    fn check_schema(&self, path: &Path) -> Result<(), StoreError> {
+        let found = match self.meta.get(SCHEMA_KEY)? {
+            Some(raw) => {
+                let bytes: [u8; 4] = raw.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "unreadable schema version".into(),
+                })?;
+                u32::from_be_bytes(bytes)
+            }
+            None if self.is_empty() => {
+                self.set_schema(SCHEMA_VERSION)?;
+                return Ok(());
+            }
+            None => {
+                return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "records without a schema version".into() })
+            }
+        };
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+        }
+        if found == 0 {
+            return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "schema version 0".into() });
+        }
+        for version in found..SCHEMA_VERSION {
+            let migrate = MIGRATIONS.get(version as usize - 1).ok_or_else(|| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("no migration from schema {version}"),
+            })?;
+            migrate(self)?;
+            self.set_schema(version + 1)?;
+        }
+        Ok(())
+    }
+
+    fn set_schema(&self, version: u32) -> Result<(), StoreError> {
+        self.meta.insert(SCHEMA_KEY, &version.to_be_bytes())?;
+        self.flush()
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let raw = self.meta.get(SCHEMA_KEY)?;
+        Ok(raw.and_then(|r| r.as_ref().try_into().ok()).map(u32::from_be_bytes).unwrap_or(0))
+    }
+
+    /// Overwrites the recorded schema version (for tests of version handling).
+    #[doc(hidden)]
+    pub fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
+        self.set_schema(version)
+    }
+
+    fn is_empty(&self) -> bool {
+        [&self.meta, &self.members, &self.checkins, &self.reports, &self.faq].iter().all(|t| t.is_empty())
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn classify_open_error(path: PathBuf, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+            StoreError::Locked { path }
+        }
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            StoreError::Open { path, detail: io.to_string() }
+        }
+        sled::Error::Io(io) => StoreError::Corrupt { path, detail: io.to_string() },
+        sled::Error::Corruption { .. } => StoreError::Corrupt { path, detail: "checksum mismatch".into() },
+        other => StoreError::Corrupt { path, detail: other.to_string() },
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, raw: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(raw).map_err(|e| StoreError::Decode { tree, detail: e.to_string() })
+}
+
+fn scan<T: DeserializeOwned>(
+    tree: &'static str,
+    iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+) -> Result<Vec<T>, StoreError> {
+    iter.map(|kv| {
+        let (_, v) = kv?;
+        decode(tree, &v)
+    })
+    .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_store_records_its_schema_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        {
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        Store::open(&path).unwrap().force_schema_version(SCHEMA_VERSION + 1).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1), "{err}");
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_dir_says_it_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        let _first = Store::open(&path).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+
+    #[test]
+    fn garbage_files_are_reported_as_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("conf"), b"\xff\x00garbage not a config").unwrap();
+        std::fs::write(path.join("db"), vec![0x5a; 4096]).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. } | StoreError::Open { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_file_in_place_of_the_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        std::fs::write(&path, b"x").unwrap();
+        assert!(matches!(Store::open(&path).unwrap_err(), StoreError::Open { .. }));
+    }
+}
