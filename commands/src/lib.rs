@@ -6,8 +6,19 @@
 //! - [`i18n`]: the message catalogs (zh-CN default, en).
 //! - [`framework`]: how a command is declared, parsed, checked and answered.
 //! - [`cmd`]: one module per command.
+//! - [`stats`]: a branch's week in numbers.
 //! - [`bot`]: turns a chat [`zhibu_chat::Event`] into replies.
 
+pub mod bot;
+pub mod cmd;
 pub mod domain;
 pub mod faq;
+pub mod framework;
+pub mod i18n;
+pub mod settings;
+pub mod shipped;
+pub mod stats;
 pub mod store;
+
+pub use bot::{Bot, BotError, FaqAnswer};
+pub use settings::{BranchSettings, Settings};

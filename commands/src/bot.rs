@@ -1,0 +1,325 @@
+//! The bot: turns one chat [`Event`] into the replies to send. It finds the branch a chat belongs
+//! to, enrolls new members, parses the command, runs the declared checks and the command, and
+//! renders errors through the catalog. It never calls an adapter and needs no async runtime.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use zhibu_chat::{sanitize_text, ChatKind, Event, Incoming, Outgoing, RejectReason, Sender};
+
+use crate::cmd;
+use crate::domain::{Clock, Member, Role};
+use crate::faq::{FaqIndex, FaqLibraryError, Verdict};
+use crate::framework::{parse_command, Ctx, Lookup, Registry, Reply};
+use crate::i18n::{Catalog, CatalogError};
+use crate::settings::{BranchSettings, Settings};
+use crate::shipped;
+use crate::store::{Store, StoreError};
+
+/// A message timestamp further in the future than this is not believed; "now" is used.
+const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("the shipped FAQ library is broken: {0}")]
+    Library(#[from] FaqLibraryError),
+}
+
+/// What the FAQ says to one question, for `zhibu faq ask`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FaqAnswer {
+    pub q: String,
+    /// The answer text, or `None` when the bot would say it does not know.
+    pub answer: Option<String>,
+    /// The best entry's id (also when not confident).
+    pub id: Option<String>,
+    pub score: f64,
+    /// The best entry's question.
+    pub question: Option<String>,
+}
+
+pub struct Bot {
+    store: Store,
+    settings: Settings,
+    catalog: Catalog,
+    registry: Registry,
+    faq: RwLock<FaqIndex>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Bot {
+    /// Sets the bot up on a store: loads the shipped FAQ into a fresh store, makes the
+    /// configured secretaries and committee members so, and builds the FAQ index.
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BotError> {
+        let catalog = Catalog::load(settings.language)?;
+        if !store.faq_seeded()? {
+            let (entries, synonyms) = shipped::faq_library()?;
+            store.upsert_faq(&entries, Some(&synonyms))?;
+            store.mark_faq_seeded()?;
+        }
+        for branch in &settings.branches {
+            seed_officers(&store, branch, clock.now())?;
+        }
+        let faq = RwLock::new(build_index(&store, settings.faq_threshold)?);
+        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, clock })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Rebuilds the FAQ index from the store (after an import or edit).
+    pub fn reload_faq(&self) -> Result<(), StoreError> {
+        let index = build_index(&self.store, self.settings.faq_threshold)?;
+        if let Ok(mut faq) = self.faq.write() {
+            *faq = index;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with the current FAQ index.
+    pub fn with_faq<T>(&self, f: impl FnOnce(&FaqIndex) -> T) -> T {
+        f(&self.faq.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Looks a question up in the FAQ, as `zhibu faq ask` reports it.
+    pub fn ask(&self, question: &str) -> FaqAnswer {
+        let faq = self.faq.read().unwrap_or_else(|p| p.into_inner());
+        let found = faq.search(question);
+        let confident = found.verdict == Verdict::Answer;
+        FaqAnswer {
+            q: question.to_owned(),
+            answer: found.best.filter(|_| confident).map(|(e, _)| e.answer.trim().to_owned()),
+            id: found.best.map(|(e, _)| e.id.clone()),
+            score: found.best.map(|(_, s)| (s * 1000.0).round() / 1000.0).unwrap_or(0.0),
+            question: found.best.map(|(e, _)| e.question.clone()),
+        }
+    }
+
+    /// Everything the bot says in answer to one event (often nothing).
+    pub fn handle(&self, event: &Event) -> Vec<Outgoing> {
+        match event {
+            Event::Message(message) => self.handle_message(message).into_iter().collect(),
+            Event::Rejected { chat, reason, .. } => {
+                let text = match reason {
+                    RejectReason::InvalidEncoding => self.catalog.t("bot.rejected_encoding", &[]),
+                    RejectReason::TooLong { limit_bytes } => self.catalog.t("bot.rejected_too_long", &[("limit", limit_bytes)]),
+                };
+                vec![Outgoing::text(chat.clone(), text)]
+            }
+        }
+    }
+
+    fn handle_message(&self, message: &Incoming) -> Option<Outgoing> {
+        let text = sanitize_text(&message.text);
+        let command = parse_command(&text);
+        let is_direct = message.chat_kind == ChatKind::Direct;
+        // Plain talk in a group is not for the bot.
+        if command.is_none() && (!is_direct || text.trim().is_empty()) {
+            if !is_direct {
+                // Still enroll the speaker: "any name becomes a member on first message".
+                if let Some(branch) = self.settings.branch_of_group(&message.chat) {
+                    if let Err(e) = self.member_for(branch, &message.sender) {
+                        tracing::error!(error = %e, "enrolling a member failed");
+                    }
+                }
+            }
+            return None;
+        }
+        let reply = match self.branch_for(message) {
+            Ok(Some(branch)) => self.reply_in_branch(branch, message, command.as_ref(), &text),
+            Ok(None) if is_direct => Reply::text(self.catalog.t("bot.not_member", &[])),
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "finding the branch failed");
+                Reply::text(self.catalog.t("bot.internal_error", &[]))
+            }
+        };
+        Some(Outgoing { chat: message.chat.clone(), text: reply.text, mentions: reply.mentions, reply_to: Some(message.id.clone()), image: None })
+    }
+
+    fn reply_in_branch(
+        &self,
+        branch: &BranchSettings,
+        message: &Incoming,
+        command: Option<&crate::framework::ParsedCommand<'_>>,
+        text: &str,
+    ) -> Reply {
+        let member = match self.member_for(branch, &message.sender) {
+            Ok(member) => member,
+            Err(e) => {
+                tracing::error!(error = %e, "loading the member failed");
+                return Reply::text(self.catalog.t("bot.internal_error", &[]));
+            }
+        };
+        let faq = self.faq.read().unwrap_or_else(|p| p.into_inner());
+        let ctx = Ctx {
+            store: &self.store,
+            catalog: &self.catalog,
+            settings: &self.settings,
+            branch,
+            faq: &faq,
+            registry: &self.registry,
+            clock: self.clock.as_ref(),
+            member,
+            chat_kind: message.chat_kind,
+            sent_at: self.believable(message.timestamp),
+            mentions: &message.mentions,
+        };
+        let Some(command) = command else {
+            // A direct message that is not a command is a question for the FAQ.
+            return self.direct_question(&ctx, text);
+        };
+        match self.registry.lookup(command) {
+            Lookup::Empty => Reply::text(self.catalog.t("parse.empty_command", &[])),
+            Lookup::Unknown { name, suggestion: Some(suggestion) } => {
+                Reply::text(self.catalog.t("parse.did_you_mean", &[("name", &name), ("suggestion", &suggestion)]))
+            }
+            Lookup::Unknown { name, suggestion: None } => Reply::text(self.catalog.t("parse.unknown", &[("name", &name)])),
+            Lookup::Found(cmd, args) => match self.registry.run(cmd, &ctx, &args) {
+                Ok(reply) => reply,
+                Err(e) => Reply::text(e.render(&self.catalog, cmd.spec())),
+            },
+        }
+    }
+
+    fn direct_question(&self, ctx: &Ctx<'_>, text: &str) -> Reply {
+        let Some(faq) = self.registry.by_name("faq") else {
+            return Reply::text(self.catalog.t("bot.direct_hint", &[]));
+        };
+        let mut reply = match self.registry.run(faq, ctx, text) {
+            Ok(reply) => reply,
+            Err(e) => Reply::text(e.render(&self.catalog, faq.spec())),
+        };
+        if ctx.faq.search(text).verdict != Verdict::Answer {
+            reply.text.push('\n');
+            reply.text.push_str(&self.catalog.t("bot.direct_hint", &[]));
+        }
+        reply
+    }
+
+    /// The message's own time, unless it claims to come from the future.
+    fn believable(&self, sent: DateTime<Utc>) -> DateTime<Utc> {
+        let now = self.clock.now();
+        if sent > now + MAX_CLOCK_SKEW {
+            now
+        } else {
+            sent
+        }
+    }
+
+    /// The branch a message belongs to: its group's branch; for a direct chat, the branch the
+    /// sender is a member of, or the one branch on the sender's platform that enrolls anyone.
+    fn branch_for(&self, message: &Incoming) -> Result<Option<&BranchSettings>, StoreError> {
+        if message.chat_kind == ChatKind::Group {
+            return Ok(self.settings.branch_of_group(&message.chat));
+        }
+        let user = &message.sender.id;
+        for id in self.store.branches_of(user)? {
+            if let Some(branch) = self.settings.branch(&id) {
+                return Ok(Some(branch));
+            }
+        }
+        let platform = user.platform();
+        let open: Vec<&BranchSettings> = self
+            .settings
+            .branches
+            .iter()
+            .filter(|b| b.auto_enroll && b.groups.iter().any(|g| g.platform() == platform))
+            .collect();
+        Ok(if open.len() == 1 { Some(open[0]) } else { None })
+    }
+
+    /// The sender as a member of `branch`: enrolled on first contact when the branch enrolls
+    /// anyone, kept up to date with their display name.
+    fn member_for(&self, branch: &BranchSettings, sender: &Sender) -> Result<Member, StoreError> {
+        let name = clean_name(&sender.display_name, sender);
+        match self.store.member(&branch.id, &sender.id)? {
+            Some(mut member) => {
+                if member.name != name {
+                    member.name = name;
+                    self.store.put_member(&member)?;
+                }
+                Ok(member)
+            }
+            None => {
+                let member = Member {
+                    branch: branch.id.clone(),
+                    user: sender.id.clone(),
+                    name,
+                    role: configured_role(branch, sender).unwrap_or(branch.default_role),
+                    joined_at: self.clock.now(),
+                };
+                if branch.auto_enroll || configured_role(branch, sender).is_some() {
+                    self.store.put_member(&member)?;
+                    Ok(member)
+                } else {
+                    // Not enrolled: may ask questions and read help, nothing that is recorded.
+                    Ok(Member { role: Role::Masses, ..member })
+                }
+            }
+        }
+    }
+}
+
+fn configured_role(branch: &BranchSettings, sender: &Sender) -> Option<Role> {
+    if branch.secretaries.contains(&sender.id) {
+        Some(Role::Secretary)
+    } else if branch.committee.contains(&sender.id) {
+        Some(Role::Committee)
+    } else {
+        None
+    }
+}
+
+/// A display name fit for lists: sanitized, one line, at most 32 characters; the platform's
+/// user id when the platform gives no usable name.
+fn clean_name(display: &str, sender: &Sender) -> String {
+    let name: String = sanitize_text(display).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(32).collect();
+    if name.is_empty() {
+        sender.id.local().chars().take(32).collect()
+    } else {
+        name
+    }
+}
+
+fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let officers = branch.secretaries.iter().map(|u| (u, Role::Secretary)).chain(branch.committee.iter().map(|u| (u, Role::Committee)));
+    for (user, role) in officers {
+        match store.member(&branch.id, user)? {
+            Some(m) if m.role <= role => {}
+            Some(mut m) => {
+                m.role = role;
+                store.put_member(&m)?;
+            }
+            None => store.put_member(&Member {
+                branch: branch.id.clone(),
+                user: user.clone(),
+                name: user.local().chars().take(32).collect(),
+                role,
+                joined_at: now,
+            })?,
+        }
+    }
+    Ok(())
+}
+
+fn build_index(store: &Store, threshold: f64) -> Result<FaqIndex, StoreError> {
+    Ok(FaqIndex::build(store.faq_entries()?, &store.faq_synonyms()?, threshold))
+}

@@ -1,0 +1,63 @@
+//! `/帮助 [命令]` (`/help`): generated from the registry, showing only what the asker may use;
+//! with a command name, that command's usage, help and other names.
+
+use crate::domain::Capability;
+use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+
+pub struct HelpCommand;
+
+static SPEC: CommandSpec = CommandSpec {
+    key: "help",
+    names: &["帮助", "help", "菜单", "menu"],
+    args: Args::Optional,
+    capability: Capability::Basic,
+    chats: Where::Anywhere,
+};
+
+fn where_mark(ctx: &Ctx<'_>, spec: &CommandSpec) -> String {
+    match spec.chats {
+        Where::Anywhere => String::new(),
+        Where::DirectOnly => ctx.t("help.direct_mark", &[]),
+        Where::GroupOnly => ctx.t("help.group_mark", &[]),
+    }
+}
+
+impl Command for HelpCommand {
+    fn spec(&self) -> &'static CommandSpec {
+        &SPEC
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+        let asked = args.trim().trim_start_matches(crate::framework::parse_command_prefixes());
+        if !asked.is_empty() {
+            if let Some(cmd) = ctx.registry.by_name(asked).filter(|c| c.spec().allowed_for(ctx.member.role)) {
+                let spec = cmd.spec();
+                let aliases: Vec<String> = spec.names.iter().map(|n| format!("/{n}")).collect();
+                let text = ctx.t(
+                    "help.detail",
+                    &[
+                        ("usage", &ctx.catalog.get(&spec.catalog_key("usage"))),
+                        ("help", &ctx.catalog.get(&spec.catalog_key("help"))),
+                        ("where", &where_mark(ctx, spec)),
+                        ("aliases", &aliases.join(" ")),
+                    ],
+                );
+                return Ok(Reply::text(text));
+            }
+        }
+        let mut lines = vec![ctx.t("help.header", &[])];
+        for cmd in ctx.registry.commands().filter(|c| c.spec().allowed_for(ctx.member.role)) {
+            let spec = cmd.spec();
+            lines.push(ctx.t(
+                "help.line",
+                &[
+                    ("usage", &ctx.catalog.get(&spec.catalog_key("usage"))),
+                    ("help", &ctx.catalog.get(&spec.catalog_key("help"))),
+                    ("where", &where_mark(ctx, spec)),
+                ],
+            ));
+        }
+        lines.push(ctx.t("help.footer", &[]));
+        Ok(Reply::text(lines.join("\n")))
+    }
+}

@@ -1,0 +1,44 @@
+//! Finding a command in a message: a prefix (`/`, `／`, `!`, `！`), a name, then the arguments.
+//! Chinese names may be glued to their argument (`/问预备期多久`).
+
+/// The characters that start a command.
+pub const PREFIXES: [char; 4] = ['/', '／', '!', '！'];
+
+/// A message that is a command: the name as written and the rest of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCommand<'a> {
+    pub name: &'a str,
+    pub args: &'a str,
+}
+
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{3000}'
+}
+
+/// Splits a command message into name and arguments; `None` when the text is not a command.
+/// An empty name (`/` alone) gives `Some` with an empty name.
+pub fn parse_command(text: &str) -> Option<ParsedCommand<'_>> {
+    let text = text.trim_matches(is_space);
+    let rest = text.strip_prefix(PREFIXES)?;
+    let rest = rest.trim_start_matches(is_space);
+    let end = rest.find(is_space).unwrap_or(rest.len());
+    Some(ParsedCommand { name: &rest[..end], args: rest[end..].trim_matches(is_space) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_names_and_arguments() {
+        let p = |s| parse_command(s).map(|c| (c.name, c.args));
+        assert_eq!(p("/签到"), Some(("签到", "")));
+        assert_eq!(p("／签到　今天在图书馆"), Some(("签到", "今天在图书馆")));
+        assert_eq!(p("!checkin  note "), Some(("checkin", "note")));
+        assert_eq!(p("！问 预备期 多久"), Some(("问", "预备期 多久")));
+        assert_eq!(p("  /"), Some(("", "")));
+        assert_eq!(p("签到"), None);
+        assert_eq!(p(""), None);
+        assert_eq!(p("/思想汇报 第一行\n第二行"), Some(("思想汇报", "第一行\n第二行")));
+    }
+}

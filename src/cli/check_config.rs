@@ -1,0 +1,29 @@
+//! `zhibu check-config`: loads the config (done before dispatch, so problems are already
+//! reported with their keys by then) and summarises what it sets up.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{Env, UsageError};
+
+pub fn check(path: Option<&Path>, env: &Env) -> anyhow::Result<ExitCode> {
+    let Some(path) = path else {
+        return Err(UsageError("check-config needs --config FILE".into()).into());
+    };
+    let s = &env.config.settings;
+    println!("{}: OK", path.display());
+    println!("  language {}, timezone {}, data dir {}", s.language, s.timezone, env.data_dir.display());
+    for b in &s.branches {
+        println!(
+            "  branch {} ({}): {} group(s), {} secretary(ies), {} committee, auto_enroll {}",
+            b.id,
+            b.name,
+            b.groups.len(),
+            b.secretaries.len(),
+            b.committee.len(),
+            b.auto_enroll
+        );
+    }
+    println!("  console adapter {}", if env.config.console.enabled { "enabled" } else { "disabled" });
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,288 @@
+//! The config file (TOML): reading it, checking every key, and turning it into the domain's
+//! [`Settings`] and the adapters' settings. Every problem names the key it is about.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zhibu_chat::{ChatId, UserId};
+use zhibu_commands::domain::{BranchId, Role};
+use zhibu_commands::i18n::Lang;
+use zhibu_commands::settings::{self, BranchSettings, Settings};
+
+/// The file as written. Every field is optional; defaults are documented in
+/// `zhibu.example.toml` and applied in [`Config::resolve`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// Message language: `zh-CN` (default) or `en`.
+    language: Option<String>,
+    /// IANA timezone for "today" and "this week" (default `Asia/Shanghai`).
+    timezone: Option<String>,
+    /// Where the store lives (default `./zhibu-data`); `--data-dir` overrides it.
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    reports: RawReports,
+    #[serde(default)]
+    faq: RawFaq,
+    #[serde(default)]
+    branch: Vec<RawBranch>,
+    #[serde(default)]
+    console: RawConsole,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReports {
+    /// Longest report accepted, in characters (default 20000).
+    max_chars: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaq {
+    /// Lowest match score the bot answers with, 0 to 1 (default 0.5).
+    threshold: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBranch {
+    id: String,
+    name: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    auto_enroll: Option<bool>,
+    default_role: Option<String>,
+    #[serde(default)]
+    secretaries: Vec<String>,
+    #[serde(default)]
+    committee: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    /// Whether `zhibu run` reads the terminal (default true).
+    enabled: Option<bool>,
+    /// The speaker before any `:as` (default `guest`).
+    initial_speaker: Option<String>,
+    /// Longest input line in bytes (default 262144).
+    max_line_bytes: Option<usize>,
+}
+
+/// Settings of the console adapter.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    pub enabled: bool,
+    pub initial_speaker: String,
+    pub max_line_bytes: usize,
+}
+
+/// The whole config, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub data_dir: Option<PathBuf>,
+    pub console: ConsoleSettings,
+}
+
+/// A config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {}", .problems.join("\n  "))]
+    Invalid { path: PathBuf, problems: Vec<String> },
+}
+
+impl Config {
+    /// The built-in demo: one branch in the console group.
+    pub fn demo() -> Self {
+        Config {
+            settings: Settings::demo(),
+            data_dir: None,
+            console: ConsoleSettings {
+                enabled: true,
+                initial_speaker: "guest".into(),
+                max_line_bytes: zhibu_chat::MAX_MESSAGE_BYTES,
+            },
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax { path: path.to_owned(), message: syntax_message(&e) })?;
+        raw.resolve().map_err(|problems| ConfigError::Invalid { path: path.to_owned(), problems })
+    }
+}
+
+/// toml's message on one line, with its "at line L, column C" first.
+fn syntax_message(e: &toml::de::Error) -> String {
+    let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("TOML parse error ").to_owned();
+    format!("{first}: {}", e.message().trim())
+}
+
+impl RawConfig {
+    fn resolve(self) -> Result<Config, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, message: String| {
+            if !ok {
+                problems.push(message);
+            }
+        };
+        let language = match self.language.as_deref().map(str::parse::<Lang>) {
+            None => Lang::default(),
+            Some(Ok(lang)) => lang,
+            Some(Err(e)) => {
+                check(false, format!("language: {e}"));
+                Lang::default()
+            }
+        };
+        let timezone = match self.timezone.as_deref().map(str::parse::<chrono_tz::Tz>) {
+            None => settings::DEFAULT_TIMEZONE,
+            Some(Ok(tz)) => tz,
+            Some(Err(_)) => {
+                check(false, format!("timezone: unknown timezone `{}` (use an IANA name such as Asia/Shanghai)", self.timezone.unwrap_or_default()));
+                settings::DEFAULT_TIMEZONE
+            }
+        };
+        let report_max_chars = self.reports.max_chars.unwrap_or(settings::DEFAULT_REPORT_MAX_CHARS);
+        check((1..=1_000_000).contains(&report_max_chars), "reports.max_chars: must be between 1 and 1000000".into());
+        let faq_threshold = self.faq.threshold.unwrap_or(settings::DEFAULT_FAQ_THRESHOLD);
+        check((0.0..=1.0).contains(&faq_threshold), "faq.threshold: must be between 0 and 1".into());
+
+        let mut branches = Vec::new();
+        for (i, b) in self.branch.into_iter().enumerate() {
+            let key = format!("branch[{i}]");
+            match resolve_branch(b, &key) {
+                Ok(branch) => branches.push(branch),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        for (i, b) in branches.iter().enumerate() {
+            if branches[..i].iter().any(|o| o.id == b.id) {
+                problems.push(format!("branch[{i}].id: `{}` is used by two branches", b.id));
+            }
+            for g in &b.groups {
+                if branches[..i].iter().any(|o| o.groups.contains(g)) {
+                    problems.push(format!("branch[{i}].groups: `{g}` belongs to two branches"));
+                }
+            }
+        }
+        let demo = Config::demo();
+        if branches.is_empty() {
+            branches = demo.settings.branches;
+        }
+        let console = ConsoleSettings {
+            enabled: self.console.enabled.unwrap_or(true),
+            initial_speaker: self.console.initial_speaker.unwrap_or(demo.console.initial_speaker),
+            max_line_bytes: self.console.max_line_bytes.unwrap_or(demo.console.max_line_bytes),
+        };
+        if console.max_line_bytes < 1024 || console.max_line_bytes > zhibu_chat::MAX_MESSAGE_BYTES {
+            problems.push(format!("console.max_line_bytes: must be between 1024 and {}", zhibu_chat::MAX_MESSAGE_BYTES));
+        }
+        if UserId::parse(&format!("console:{}", console.initial_speaker)).is_err() || console.initial_speaker.contains(char::is_whitespace) {
+            problems.push("console.initial_speaker: must be a short name without spaces".into());
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            settings: Settings { language, timezone, report_max_chars, faq_threshold, branches },
+            data_dir: self.data_dir,
+            console,
+        })
+    }
+}
+
+fn resolve_branch(b: RawBranch, key: &str) -> Result<BranchSettings, Vec<String>> {
+    let mut problems = Vec::new();
+    let id = BranchId::new(&b.id).map_err(|e| problems.push(format!("{key}.id: {e}"))).ok();
+    let mut ids = |field: &str, values: &[String]| -> Vec<UserId> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(j, v)| {
+                UserId::parse(v).map_err(|e| problems.push(format!("{key}.{field}[{j}]: `{v}`: {e} (write platform:id, e.g. console:secretary)"))).ok()
+            })
+            .collect()
+    };
+    let secretaries = ids("secretaries", &b.secretaries);
+    let committee = ids("committee", &b.committee);
+    let groups: Vec<ChatId> = b
+        .groups
+        .iter()
+        .enumerate()
+        .filter_map(|(j, g)| ChatId::parse(g).map_err(|e| problems.push(format!("{key}.groups[{j}]: `{g}`: {e} (write platform:chat, e.g. console:group)"))).ok())
+        .collect();
+    let default_role = match b.default_role.as_deref().map(str::parse::<Role>) {
+        None => Role::Member,
+        Some(Ok(role)) => role,
+        Some(Err(e)) => {
+            let all: Vec<&str> = Role::ALL.iter().map(|r| r.key()).collect();
+            problems.push(format!("{key}.default_role: {e} (one of: {})", all.join(", ")));
+            Role::Member
+        }
+    };
+    match (id, problems.is_empty()) {
+        (Some(id), true) => Ok(BranchSettings {
+            name: b.name.unwrap_or_else(|| id.to_string()),
+            id,
+            groups,
+            auto_enroll: b.auto_enroll.unwrap_or(false),
+            default_role,
+            secretaries,
+            committee,
+        }),
+        _ => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("zhibu.toml"))
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_documents_every_key() {
+        let text = include_str!("../zhibu.example.toml");
+        let config = parse(text).unwrap();
+        assert_eq!(config.settings.branches.len(), 1);
+        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes"] {
+            assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
+        }
+    }
+
+    #[test]
+    fn an_empty_config_is_the_demo() {
+        let config = parse("").unwrap();
+        assert_eq!(config.settings.branches[0].id.as_str(), "demo");
+        assert!(config.console.enabled);
+    }
+
+    #[test]
+    fn problems_name_their_keys() {
+        let err = parse("timezone = \"Mars/Olympus\"\n[[branch]]\nid = \"a\"\ndefault_role = \"boss\"\nsecretaries = [\"nobody\"]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("timezone: unknown timezone `Mars/Olympus`"), "{text}");
+        assert!(text.contains("branch[0].default_role: unknown role `boss`"), "{text}");
+        assert!(text.contains("branch[0].secretaries[0]"), "{text}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_syntax_are_reported() {
+        let text = parse("langauge = \"en\"").unwrap_err().to_string();
+        assert!(text.contains("unknown field `langauge`"), "{text}");
+        let text = parse("[[branch]\nid=").unwrap_err().to_string();
+        assert!(text.starts_with("zhibu.toml: "), "{text}");
+    }
+}
