@@ -57,8 +57,8 @@ impl Bot {
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BotError> {
         let catalog = Catalog::load(settings.language)?;
         if !store.faq_seeded()? {
-            let (entries, synonyms) = shipped::faq_library()?;
-            store.upsert_faq(&entries, Some(&synonyms))?;
+            let (entries, rules) = shipped::faq_library()?;
+            store.upsert_faq(&entries, Some(&rules))?;
             store.mark_faq_seeded()?;
         }
         for branch in &settings.branches {
@@ -321,5 +321,5 @@ fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> 
 }
 
 fn build_index(store: &Store, threshold: f64) -> Result<FaqIndex, StoreError> {
-    Ok(FaqIndex::build(store.faq_entries()?, &store.faq_synonyms()?, threshold))
+    Ok(FaqIndex::build(store.faq_entries()?, &store.faq_rules()?, threshold))
 }

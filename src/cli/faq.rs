@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde::Serialize;
 use zhibu_commands::cmd::faq_reply;
-use zhibu_commands::faq::{parse_library, FaqEntry, FaqLibraryError};
+use zhibu_commands::faq::{parse_library, FaqEntry, FaqLibraryError, FaqRules};
 
 use super::{read_file, Env, UsageError};
 
@@ -24,7 +24,7 @@ pub enum FaqCommand {
     },
     /// List the library's entries: id, topic, question.
     List,
-    /// Add and update entries from a TOML file ([[entry]] tables, optional synonyms); all or nothing.
+    /// Add and update entries from a TOML file ([[entry]] tables, optional synonyms and decline rules); all or nothing.
     Import { file: PathBuf },
     /// Print the library as TOML (the format `import` reads).
     Export,
@@ -46,10 +46,12 @@ pub fn run(cmd: FaqCommand, env: &Env) -> anyhow::Result<ExitCode> {
             #[derive(Serialize)]
             struct LibraryOut {
                 synonyms: Vec<Vec<String>>,
+                decline: Vec<String>,
                 entry: Vec<FaqEntry>,
             }
             let store = env.open_store()?;
-            let out = LibraryOut { synonyms: store.faq_synonyms()?.groups, entry: store.faq_entries()? };
+            let rules = store.faq_rules()?;
+            let out = LibraryOut { synonyms: rules.synonyms, decline: rules.decline, entry: store.faq_entries()? };
             print!("{}", toml::to_string(&out).context("writing the library as TOML")?);
             Ok(ExitCode::SUCCESS)
         }
@@ -84,7 +86,7 @@ fn ask(env: &Env, json: bool, question: Vec<String>) -> anyhow::Result<ExitCode>
 
 fn import(env: &Env, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let text = read_file(file)?;
-    let (entries, synonyms) = match parse_library(&text) {
+    let (entries, rules) = match parse_library(&text) {
         Ok(parsed) => parsed,
         Err(FaqLibraryError::Syntax(e)) => return Err(UsageError(format!("{}: {e}", file.display())).into()),
         Err(FaqLibraryError::Invalid(problems)) => {
@@ -96,8 +98,8 @@ fn import(env: &Env, file: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
     };
     let store = env.open_store()?;
-    let synonyms = (!synonyms.groups.is_empty()).then_some(synonyms);
-    let changes = store.upsert_faq(&entries, synonyms.as_ref())?;
+    let rules = (rules != FaqRules::default()).then_some(rules);
+    let changes = store.upsert_faq(&entries, rules.as_ref())?;
     store.mark_faq_seeded()?;
     println!(
         "{}: {} added, {} changed, {} unchanged",

@@ -27,12 +27,18 @@ pub struct FaqEntry {
     pub source: String,
 }
 
-/// Groups of terms that mean the same to a member (`介绍人`, `入党介绍人`, `introducer`).
+/// Library-wide matching rules, kept with the library.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Synonyms {
+pub struct FaqRules {
+    /// Groups of terms that mean the same to a member (`入党介绍人`, `介绍人`, `introducer`);
+    /// every term counts as the group's first.
     #[serde(default)]
-    pub groups: Vec<Vec<String>>,
+    pub synonyms: Vec<Vec<String>>,
+    /// Phrases that make a message a request the FAQ must not answer (`帮我写`, `帮我查`):
+    /// asking the bot to write for someone or to look up another person's records.
+    #[serde(default)]
+    pub decline: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +48,8 @@ struct LibraryFile {
     entry: Vec<FaqEntry>,
     #[serde(default)]
     synonyms: Vec<Vec<String>>,
+    #[serde(default)]
+    decline: Vec<String>,
 }
 
 /// A library file that cannot be used, with every problem found.
@@ -78,8 +86,8 @@ impl FaqEntry {
     }
 }
 
-/// Reads a library file: `[[entry]]` tables and optional `synonyms = [[...], ...]`.
-pub fn parse_library(toml_text: &str) -> Result<(Vec<FaqEntry>, Synonyms), FaqLibraryError> {
+/// Reads a library file: `[[entry]]` tables, optional `synonyms = [[...], ...]` and `decline = [...]`.
+pub fn parse_library(toml_text: &str) -> Result<(Vec<FaqEntry>, FaqRules), FaqLibraryError> {
     let file: LibraryFile = toml::from_str(toml_text).map_err(|e| FaqLibraryError::Syntax(e.to_string()))?;
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
@@ -90,7 +98,7 @@ pub fn parse_library(toml_text: &str) -> Result<(Vec<FaqEntry>, Synonyms), FaqLi
         }
     }
     if problems.is_empty() {
-        Ok((file.entry, Synonyms { groups: file.synonyms }))
+        Ok((file.entry, FaqRules { synonyms: file.synonyms, decline: file.decline }))
     } else {
         Err(FaqLibraryError::Invalid(problems))
     }

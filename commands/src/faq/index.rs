@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::entry::{FaqEntry, Synonyms};
+use super::entry::{FaqEntry, FaqRules};
 use super::text::{is_filler, is_question_bigram, normalize, terms, Term};
 
 /// Longest part of a question that is matched; the rest is ignored (a 1 MB question costs no
@@ -51,17 +51,21 @@ pub struct FaqIndex {
     df: HashMap<Term, u32>,
     postings: HashMap<Term, Vec<usize>>,
     synonyms: Vec<(String, String)>,
+    /// Normalized phrases that make a question a request to decline.
+    decline: Vec<String>,
     /// For each character, the characters that follow it in some known bigram (and precede it).
     followers: HashMap<char, HashSet<char>>,
     leaders: HashMap<char, HashSet<char>>,
+    /// Number of entries, for idf.
+    n: f64,
     threshold: f64,
 }
 
 impl FaqIndex {
     /// Builds the index. `threshold` is the lowest score the bot answers with.
-    pub fn build(entries: Vec<FaqEntry>, synonyms: &Synonyms, threshold: f64) -> Self {
+    pub fn build(entries: Vec<FaqEntry>, rules: &FaqRules, threshold: f64) -> Self {
         let mut pairs: Vec<(String, String)> = Vec::new();
-        for group in &synonyms.groups {
+        for group in &rules.synonyms {
             let Some(canonical) = group.first().map(|c| normalize(c)) else { continue };
             for term in group.iter().skip(1) {
                 pairs.push((normalize(term), canonical.clone()));
@@ -75,8 +79,10 @@ impl FaqIndex {
             df: HashMap::new(),
             postings: HashMap::new(),
             synonyms: pairs,
+            decline: rules.decline.iter().map(|d| normalize(d)).filter(|d| !d.is_empty()).collect(),
             followers: HashMap::new(),
             leaders: HashMap::new(),
+            n: entries.len() as f64,
             threshold,
         };
         let term_sets: Vec<(Vec<HashSet<Term>>, HashSet<Term>)> = entries
@@ -173,7 +179,7 @@ impl FaqIndex {
     }
 
     fn idf(&self, t: &Term) -> f64 {
-        let n = self.entries.len().max(self.docs.len()) as f64;
+        let n = self.n;
         let df = f64::from(self.df.get(t).copied().unwrap_or(0));
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
@@ -217,8 +223,10 @@ impl FaqIndex {
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let closest: Vec<(&FaqEntry, f64)> = scored.iter().take(3).map(|&(i, s)| (&self.entries[i], s)).collect();
         let best = closest.first().copied();
+        let normalized = normalize(&clipped);
+        let declined = self.decline.iter().any(|d| normalized.contains(d.as_str()));
         let verdict = match best {
-            Some((_, s)) if s >= self.threshold => Verdict::Answer,
+            Some((_, s)) if s >= self.threshold && !declined => Verdict::Answer,
             _ => Verdict::Unknown,
         };
         FaqMatch { verdict, best, closest }
@@ -272,7 +280,7 @@ mod tests {
     }
 
     fn library() -> FaqIndex {
-        let synonyms = Synonyms { groups: vec![vec!["入党介绍人".into(), "介绍人".into(), "introducer".into()]] };
+        let synonyms = FaqRules { decline: vec![], synonyms: vec![vec!["入党介绍人".into(), "介绍人".into(), "introducer".into()]] };
         FaqIndex::build(
             vec![
                 entry("probation", "预备党员的预备期是多长时间？", &["预备期多久", "预备期有几年"], &["预备期"], "预备党员的预备期为一年。"),

@@ -5,5 +5,5 @@ mod entry;
 mod index;
 mod text;
 
-pub use entry::{parse_library, FaqEntry, FaqLibraryError, Synonyms};
+pub use entry::{parse_library, FaqEntry, FaqLibraryError, FaqRules};
 pub use index::{FaqIndex, FaqMatch, Verdict};

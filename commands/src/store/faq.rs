@@ -1,11 +1,11 @@
 //! The FAQ library as the bot serves it: `faq` holds `<entry id>` → [`FaqEntry`]; the synonym
-//! groups and the "seeded" flag live in `meta`.
+//! rules (synonyms, declined phrases) and the "seeded" flag live in `meta`.
 
 use super::{decode, encode, scan, Store, StoreError};
-use crate::faq::{FaqEntry, Synonyms};
+use crate::faq::{FaqEntry, FaqRules};
 
 const FAQ_SEEDED: &[u8] = b"faq_seeded";
-const FAQ_SYNONYMS: &[u8] = b"faq_synonyms";
+const FAQ_RULES: &[u8] = b"faq_rules";
 
 /// What an FAQ import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,13 +21,13 @@ impl Store {
         scan("faq", self.faq.iter())
     }
 
-    pub fn faq_synonyms(&self) -> Result<Synonyms, StoreError> {
-        Ok(self.meta.get(FAQ_SYNONYMS)?.map(|raw| decode("faq synonyms", &raw)).transpose()?.unwrap_or_default())
+    pub fn faq_rules(&self) -> Result<FaqRules, StoreError> {
+        Ok(self.meta.get(FAQ_RULES)?.map(|raw| decode("faq rules", &raw)).transpose()?.unwrap_or_default())
     }
 
     /// Adds new entries and replaces changed ones (by id), all at once, durably. Entries not
     /// named are kept.
-    pub fn upsert_faq(&self, entries: &[FaqEntry], synonyms: Option<&Synonyms>) -> Result<FaqChanges, StoreError> {
+    pub fn upsert_faq(&self, entries: &[FaqEntry], rules: Option<&FaqRules>) -> Result<FaqChanges, StoreError> {
         let mut changes = FaqChanges::default();
         let mut batch = sled::Batch::default();
         for entry in entries {
@@ -43,8 +43,8 @@ impl Store {
             batch.insert(entry.id.as_bytes(), encode(entry)?);
         }
         self.faq.apply_batch(batch)?;
-        if let Some(synonyms) = synonyms {
-            self.meta.insert(FAQ_SYNONYMS, encode(synonyms)?)?;
+        if let Some(rules) = rules {
+            self.meta.insert(FAQ_RULES, encode(rules)?)?;
         }
         self.flush()?;
         Ok(changes)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, SCHEMA_VERSION};
 use crate::domain::{CheckIn, Member, Report};
-use crate::faq::{FaqEntry, Synonyms};
+use crate::faq::{FaqEntry, FaqRules};
 
 /// One exported line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,7 +19,7 @@ pub enum Record {
     Checkin(CheckIn),
     Report(Report),
     Faq(FaqEntry),
-    FaqSynonyms(Synonyms),
+    FaqRules(FaqRules),
 }
 
 const FORMAT: &str = "zhibu-export";
@@ -69,9 +69,9 @@ impl Store {
         for f in self.faq_entries()? {
             line(&Record::Faq(f))?;
         }
-        let synonyms = self.faq_synonyms()?;
-        if !synonyms.groups.is_empty() {
-            line(&Record::FaqSynonyms(synonyms))?;
+        let rules = self.faq_rules()?;
+        if rules != FaqRules::default() {
+            line(&Record::FaqRules(rules))?;
         }
         Ok(())
     }
@@ -117,7 +117,7 @@ impl Store {
     fn write_records(&self, records: &[Record]) -> Result<ImportSummary, TransferError> {
         let mut summary = ImportSummary::default();
         let mut faq = Vec::new();
-        let mut synonyms = None;
+        let mut rules = None;
         for record in records {
             match record {
                 Record::Header { .. } => {}
@@ -134,11 +134,11 @@ impl Store {
                     summary.reports += 1;
                 }
                 Record::Faq(f) => faq.push(f.clone()),
-                Record::FaqSynonyms(s) => synonyms = Some(s.clone()),
+                Record::FaqRules(r) => rules = Some(r.clone()),
             }
         }
         summary.faq = faq.len();
-        self.upsert_faq(&faq, synonyms.as_ref())?;
+        self.upsert_faq(&faq, rules.as_ref())?;
         if summary.faq > 0 {
             self.mark_faq_seeded()?;
         }
@@ -163,7 +163,7 @@ mod tests {
         store.put_member(&Member { branch: branch.clone(), user: alice.clone(), name: "Alice \"A\" 爱丽丝".into(), role: Role::Probationary, joined_at: at }).unwrap();
         store.insert_checkin(&CheckIn { branch: branch.clone(), user: alice.clone(), date: "2026-11-25".parse().unwrap(), at, note: Some("早\n安".into()) }).unwrap();
         store.add_report(&branch, &alice, ReportKind::Thought, at, "汇报\u{0}正文").unwrap();
-        store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&Synonyms { groups: vec![vec!["a".into(), "b".into()]] })).unwrap();
+        store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]] })).unwrap();
         let mut first = Vec::new();
         store.export(&mut first).unwrap();
 
