@@ -323,3 +323,78 @@ fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> 
 fn build_index(store: &Store, threshold: f64) -> Result<FaqIndex, StoreError> {
     Ok(FaqIndex::build(store.faq_entries()?, &store.faq_rules()?, threshold))
 }
+
+#[cfg(test)]
+mod tests {
+    use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender};
+
+    use crate::testing::{user, BotTester};
+    use crate::Settings;
+
+    #[test]
+    fn unknown_and_empty_commands_get_help() {
+        let t = BotTester::new();
+        assert_eq!(t.say("alice", "/签道"), "没有 /签道 这个命令，你是不是想用 /签到？");
+        assert_eq!(t.say("alice", "/chekin"), "没有 /chekin 这个命令，你是不是想用 /checkin？");
+        assert_eq!(t.say("alice", "/xyzzy"), "没有 /xyzzy 这个命令。发送 /帮助 查看你可以使用的命令。");
+        assert_eq!(t.say("alice", "/"), "请在 / 后面写上命令名，例如 /签到。发送 /帮助 查看全部命令。");
+        assert_eq!(t.say("alice", "／　"), "请在 / 后面写上命令名，例如 /签到。发送 /帮助 查看全部命令。");
+    }
+
+    #[test]
+    fn empty_whitespace_and_control_characters() {
+        let t = BotTester::new();
+        assert_eq!(t.say("alice", ""), "");
+        assert_eq!(t.dm("alice", "  \t "), "");
+        assert!(t.say("alice", "\u{1b}[31m/签\u{7}到\u{0}").starts_with("签到成功"));
+    }
+
+    #[test]
+    fn rejected_input_is_answered() {
+        let t = BotTester::new();
+        let rejected = |reason| Event::Rejected {
+            chat: ChatId::parse("console:group").unwrap(),
+            chat_kind: ChatKind::Group,
+            sender: Sender { id: user("alice"), display_name: "alice".into() },
+            reason,
+        };
+        let reply = t.bot.handle(&rejected(RejectReason::InvalidEncoding));
+        assert_eq!(reply[0].text, "这条消息无法识别（不是有效的 UTF-8 文本），请重新输入。");
+        let reply = t.bot.handle(&rejected(RejectReason::TooLong { limit_bytes: 262_144 }));
+        assert_eq!(reply[0].text, "这条消息太长了（超过 262144 字节），没有处理。");
+    }
+
+    #[test]
+    fn display_names_follow_the_platform() {
+        let t = BotTester::new();
+        t.say("alice", "hi");
+        let branch = t.bot.settings().branches[0].id.clone();
+        let mut m = t.bot.store().member(&branch, &user("alice")).unwrap().unwrap();
+        m.name = "old".into();
+        t.bot.store().put_member(&m).unwrap();
+        t.say("alice", "hi again");
+        assert_eq!(t.bot.store().member(&branch, &user("alice")).unwrap().unwrap().name, "alice");
+    }
+
+    #[test]
+    fn without_auto_enroll_strangers_are_not_recorded() {
+        let mut settings = Settings::demo();
+        settings.branches[0].auto_enroll = false;
+        let t = BotTester::with_settings(settings);
+        assert_eq!(t.dm("stranger", "/签到"), "你还不是本支部的成员，请联系支部书记把你加入。");
+        // In the group a stranger may ask and read help, but nothing is recorded for them.
+        assert!(t.say("stranger", "/问 预备期多久").starts_with("问："));
+        assert!(t.say("stranger", "/思想汇报 x").starts_with("只有"));
+        let branch = t.bot.settings().branches[0].id.clone();
+        assert!(t.bot.store().member(&branch, &user("stranger")).unwrap().is_none());
+    }
+
+    #[test]
+    fn english_catalog() {
+        let mut settings = Settings::demo();
+        settings.language = crate::i18n::Lang::En;
+        let t = BotTester::with_settings(settings);
+        assert_eq!(t.say("alice", "/checkin"), "Checked in! 1 day(s) this week, a streak of 1 day(s).");
+        assert_eq!(t.say("alice", "/stats"), "Only secretary, committee member can use /stats.");
+    }
+}

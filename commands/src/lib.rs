@@ -19,6 +19,8 @@ pub mod settings;
 pub mod shipped;
 pub mod stats;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use bot::{Bot, BotError, FaqAnswer};
 pub use settings::{BranchSettings, Settings};

@@ -72,3 +72,48 @@ fn streak(store: &Store, member: &Member, today: NaiveDate) -> Result<u64, Store
     }
     Ok(days)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::testing::BotTester;
+
+    #[test]
+    fn checks_in_once_a_day_and_counts_the_week_and_streak() {
+        let t = BotTester::new();
+        assert_eq!(t.say("alice", "/签到"), "签到成功！本周已签到 1 天，已连续签到 1 天。");
+        assert_eq!(t.say("alice", "/checkin 再来一次"), "你今天已经签到过了（10:00），无需重复签到。本周已签到 1 天，已连续签到 1 天。");
+        t.advance(Duration::days(1));
+        assert_eq!(t.say("alice", "!打卡 图书馆"), "签到成功！本周已签到 2 天，已连续签到 2 天。");
+        for _ in 0..3 {
+            t.advance(Duration::days(1));
+            t.say("alice", "/签到");
+        }
+        // Monday of the next week: the week count restarts, the streak goes on.
+        t.advance(Duration::days(1));
+        assert_eq!(t.say("alice", "/签到"), "签到成功！本周已签到 1 天，已连续签到 6 天。");
+        // A day missed breaks the streak.
+        t.advance(Duration::days(2));
+        assert_eq!(t.say("alice", "/签到"), "签到成功！本周已签到 2 天，已连续签到 1 天。");
+        assert_eq!(t.say("bob", "/签到"), "签到成功！本周已签到 1 天，已连续签到 1 天。");
+    }
+
+    #[test]
+    fn days_follow_the_branch_timezone() {
+        let t = BotTester::new();
+        t.clock.set(crate::testing::at("2026-11-25T23:50:00+08:00"));
+        assert!(t.say("alice", "/签到").starts_with("签到成功"));
+        // 00:10 Beijing time is still the 25th in UTC, but a new day for the branch.
+        t.advance(Duration::minutes(20));
+        assert!(t.say("alice", "/签到").starts_with("签到成功"), "a new local day");
+    }
+
+    #[test]
+    fn a_long_note_is_refused_and_nothing_is_recorded() {
+        let t = BotTester::new();
+        let note = "很".repeat(201);
+        assert_eq!(t.say("alice", &format!("/签到 {note}")), "内容太长了：201 字，上限是 200 字。");
+        assert!(t.say("alice", "/签到").starts_with("签到成功"));
+    }
+}

@@ -76,3 +76,45 @@ pub fn answer(faq: &FaqIndex, catalog: &Catalog, question: &str, secretaries: &[
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn answers_with_the_matched_question_and_its_source() {
+        let t = BotTester::new();
+        let reply = t.say("alice", "/问 预备期到底多长啊");
+        assert!(reply.starts_with("问：预备党员的预备期是多长时间？\n答："), "{reply}");
+        assert!(reply.contains("一年") && reply.contains("（出处：《中国共产党章程》"), "{reply}");
+        // Glued to the command name, and the English alias.
+        assert!(t.say("alice", "/问党费多久交一次").starts_with("问：党费多长时间交一次？"));
+        assert!(t.say("alice", "/faq 入党誓词全文").contains("我志愿加入中国共产党"));
+    }
+
+    #[test]
+    fn says_it_does_not_know_and_offers_the_closest_questions() {
+        let t = BotTester::new();
+        let reply = t.say("alice", "/问 食堂几点开门");
+        let lines: Vec<&str> = reply.lines().collect();
+        assert_eq!(lines[0], "抱歉，这个问题我没有找到可靠的答案，不想给你错误的信息。");
+        assert_eq!(lines.last().copied(), Some("也可以直接请教支部书记secretary。"));
+        assert_eq!(t.say("alice", "/问"), "用法：/问 <问题>");
+    }
+
+    #[test]
+    fn a_huge_question_gets_an_answer_not_a_hang() {
+        let t = BotTester::new();
+        let reply = t.say("alice", &format!("/问 预备期多久{}", "啊".repeat(1_000_000)));
+        assert!(reply.starts_with("问：预备党员的预备期是多长时间？"), "{}", &reply[..100.min(reply.len())]);
+    }
+
+    #[test]
+    fn plain_text_in_a_direct_chat_is_a_question() {
+        let t = BotTester::new();
+        assert!(t.dm("alice", "入党介绍人要几个").starts_with("问：入党需要几名入党介绍人？"));
+        assert!(t.dm("alice", "今天吃什么").ends_with("想办什么？发送 /帮助 查看你可以使用的命令。"));
+        // Plain talk in the group is not for the bot.
+        assert_eq!(t.say("alice", "入党介绍人要几个"), "");
+    }
+}

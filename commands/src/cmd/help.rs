@@ -61,3 +61,22 @@ impl Command for HelpCommand {
         Ok(Reply::text(lines.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn help_shows_only_what_the_asker_may_use() {
+        let t = BotTester::new();
+        let member = t.say("alice", "/帮助");
+        assert!(member.starts_with("你可以使用的命令：\n/签到 [备注] — 每日签到，每人每天一次"), "{member}");
+        assert!(member.contains("/查看汇报 <编号> — 查看一份汇报的全文（私聊）"));
+        assert!(!member.contains("/统计") && !member.contains("/角色"), "{member}");
+        let secretary = t.say("secretary", "/help");
+        assert!(secretary.contains("/统计 [本周|上周|2026-W48]") && secretary.contains("/角色 <成员> <角色>"));
+        assert_eq!(t.say("alice", "/帮助 签到"), "/签到 [备注]\n每日签到，每人每天一次\n也可以写作：/签到 /打卡 /checkin /check-in");
+        // A command the asker may not use is not described.
+        assert!(t.say("alice", "/帮助 统计").starts_with("你可以使用的命令："));
+    }
+}

@@ -29,3 +29,20 @@ impl Command for MembersCommand {
         Ok(Reply::text(lines.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn the_member_list_is_for_the_committee_in_private() {
+        let t = BotTester::new();
+        t.say("alice", "hi");
+        assert_eq!(
+            t.dm("secretary", "/成员"),
+            "演示支部 成员（共 2 人）：\n· secretary（书记）· 编号 console:secretary\n· alice（正式党员）· 编号 console:alice"
+        );
+        assert_eq!(t.say("secretary", "/成员"), "/成员 涉及个人材料，请私聊我使用。");
+        assert_eq!(t.dm("alice", "/成员"), "只有书记、支委可以使用 /成员。");
+    }
+}

@@ -33,3 +33,56 @@ pub fn all() -> Vec<Box<dyn Command>> {
         Box::new(help::HelpCommand),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Role;
+    use crate::framework::{Args, Where};
+    use crate::testing::BotTester;
+
+    /// Every command × every role, through the real bot: refused exactly where the table says.
+    /// Columns: secretary, committee, member, probationary, candidate, activist, applicant, masses.
+    #[test]
+    fn every_command_and_role_against_the_permission_table() {
+        const T: bool = true;
+        const F: bool = false;
+        let expected: &[(&str, [bool; 8])] = &[
+            ("checkin", [T, T, T, T, T, T, T, T]),
+            ("faq", [T, T, T, T, T, T, T, T]),
+            ("help", [T, T, T, T, T, T, T, T]),
+            ("thought_report", [T, T, T, T, T, T, T, F]),
+            ("study_note", [T, T, T, T, T, T, T, F]),
+            ("my_reports", [T, T, T, T, T, T, T, F]),
+            ("view_report", [T, T, T, T, T, T, T, F]),
+            ("report_list", [T, T, F, F, F, F, F, F]),
+            ("stats", [T, T, F, F, F, F, F, F]),
+            ("members", [T, T, F, F, F, F, F, F]),
+            ("role", [T, F, F, F, F, F, F, F]),
+        ];
+        let t = BotTester::new();
+        let commands: Vec<_> = super::all();
+        assert_eq!(commands.len(), expected.len(), "every command has a row");
+        for cmd in &commands {
+            let spec = cmd.spec();
+            let row = expected.iter().find(|(k, _)| *k == spec.key).unwrap_or_else(|| panic!("no row for {}", spec.key)).1;
+            for (role, allowed) in Role::ALL.into_iter().zip(row) {
+                let who = format!("u-{}", role.key());
+                t.set_role(&who, role);
+                let arg = if spec.args == Args::Required { " x y" } else { "" };
+                let text = format!("/{}{arg}", spec.names[0]);
+                let reply = if spec.chats == Where::DirectOnly { t.dm(&who, &text) } else { t.say(&who, &text) };
+                let refused = reply.starts_with("只有");
+                assert_eq!(!refused, allowed, "{} as {role:?}: {reply}", spec.key);
+            }
+        }
+    }
+
+    #[test]
+    fn command_names_are_unique() {
+        let mut names: Vec<String> = super::all().iter().flat_map(|c| c.spec().names.iter().map(|n| n.to_lowercase())).collect();
+        let total = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), total);
+    }
+}

@@ -51,3 +51,20 @@ impl Command for MyReports {
         Ok(Reply::text(lines.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn previews_only_in_a_direct_chat() {
+        let t = BotTester::new();
+        assert_eq!(t.dm("alice", "/我的汇报"), "你还没有提交过汇报。");
+        t.dm("alice", "/思想汇报 我最近学习了党章总纲，深刻认识到全心全意为人民服务的宗旨的重要意义。");
+        let dm = t.dm("alice", "/myreports");
+        assert_eq!(dm, "你提交的汇报（共 1 份）：\n#1 思想汇报 2026-11-25 · 34 字：我最近学习了党章总纲，深刻认识到全心全意为人民服务的宗旨的重…");
+        let group = t.say("alice", "/我的汇报");
+        assert!(group.contains("#1 思想汇报 2026-11-25 · 34 字"), "{group}");
+        assert!(!group.contains("党章"), "{group}");
+    }
+}

@@ -56,3 +56,28 @@ impl Command for ReportList {
         Ok(Reply::text(lines.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::testing::BotTester;
+
+    #[test]
+    fn lists_who_submitted_and_who_did_not() {
+        let t = BotTester::new();
+        t.say("bob", "/签到");
+        t.dm("alice", "/思想汇报 一");
+        t.dm("alice", "/学习心得 二");
+        let list = t.say("secretary", "/汇报列表");
+        assert_eq!(
+            list,
+            "演示支部 · 2026-W48（2026-11-23 至 2026-11-29）汇报提交情况\n已提交（1 人）：\n· alice：思想汇报 1 份、学习心得 1 份\n未提交（2 人）：bob、secretary"
+        );
+        t.advance(Duration::days(7));
+        assert!(t.say("secretary", "/汇报列表 上周").contains("· alice：思想汇报 1 份"));
+        assert!(t.say("secretary", "/汇报列表").contains("已提交（0 人）"));
+        assert_eq!(t.say("alice", "/汇报列表"), "只有书记、支委可以使用 /汇报列表。");
+        assert_eq!(t.say("secretary", "/汇报列表 下个月"), "“下个月”不是有效的周，请写 本周、上周，或 2026-W48 这样的周编号。");
+    }
+}

@@ -26,3 +26,30 @@ impl Command for StatsCommand {
         Ok(Reply::text(stats.render_text(ctx.catalog)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn the_weekly_table() {
+        let t = BotTester::new();
+        t.say("alice", "/签到");
+        t.dm("bob", "/学习心得 心得");
+        t.say("carol", "大家好");
+        let table = t.say("secretary", "/统计");
+        assert_eq!(
+            table,
+            "演示支部 · 2026-W48（2026-11-23 至 2026-11-29）本周已过 3 天\n\
+             成员       签到  思想汇报  学习心得\n\
+             alice      1/3   0         0\n\
+             bob        0/3   0         1\n\
+             carol      0/3   0         0\n\
+             secretary  0/3   0         0\n\
+             签到率 8.3%（1/12 人·天）；思想汇报 0 份，学习心得 1 份。\n\
+             本周既未签到也未交汇报：carol、secretary"
+        );
+        assert!(t.say("secretary", "/stats 2026-W47").contains("（2026-11-16 至 2026-11-22）\n"));
+        assert_eq!(t.say("alice", "/统计"), "只有书记、支委可以使用 /统计。");
+    }
+}

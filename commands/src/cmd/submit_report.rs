@@ -64,3 +64,38 @@ impl Command for SubmitReport {
         Ok(Reply::text(reply))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Role;
+    use crate::testing::BotTester;
+
+    #[test]
+    fn a_report_in_a_direct_chat_is_stored_and_acknowledged() {
+        let t = BotTester::new();
+        assert_eq!(t.dm("alice", "/思想汇报 本季度我认真学习了党章。"), "已收到你的思想汇报（编号 #1，12 字），已妥善保存。");
+        assert_eq!(t.dm("alice", "/note 学习心得正文"), "已收到你的学习心得（编号 #2，6 字），已妥善保存。");
+        assert_eq!(t.bot.store().report(1).unwrap().unwrap().text, "本季度我认真学习了党章。");
+    }
+
+    #[test]
+    fn a_report_in_the_group_is_not_echoed() {
+        let t = BotTester::new();
+        let secret = "我对自己入党动机的反思很私密";
+        let reply = t.say("alice", &format!("/思想汇报 {secret}"));
+        assert_eq!(reply, "已收到 alice 的思想汇报（编号 #1）。汇报属于个人材料，以后请私聊我提交，不要发在群里。");
+        assert!(!reply.contains("反思"));
+    }
+
+    #[test]
+    fn empty_too_long_and_not_allowed_reports_are_refused() {
+        let t = BotTester::new();
+        assert_eq!(t.dm("alice", "/思想汇报"), "用法：/思想汇报 <内容>");
+        assert_eq!(t.dm("alice", "/思想汇报 　 "), "用法：/思想汇报 <内容>");
+        let long = "字".repeat(20_001);
+        assert_eq!(t.dm("alice", &format!("/思想汇报 {long}")), "内容太长了：20001 字，上限是 20000 字。");
+        t.set_role("carol", Role::Masses);
+        assert!(t.dm("carol", "/思想汇报 x").starts_with("只有书记、支委、正式党员"));
+        assert!(t.bot.store().report(1).unwrap().is_none());
+    }
+}

@@ -48,3 +48,25 @@ impl Command for ViewReport {
         Ok(Reply::text(text))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Role;
+    use crate::testing::BotTester;
+
+    #[test]
+    fn author_and_committee_may_read_in_a_direct_chat_only() {
+        let t = BotTester::new();
+        t.dm("alice", "/思想汇报 第一段\n第二段");
+        let full = "汇报 #1 · 思想汇报\n作者：alice\n提交时间：2026-11-25 10:00\n\n第一段\n第二段";
+        assert_eq!(t.dm("alice", "/查看汇报 1"), full);
+        assert_eq!(t.dm("secretary", "/查看汇报 #1"), full);
+        assert_eq!(t.say("secretary", "/查看汇报 1"), "/查看汇报 涉及个人材料，请私聊我使用。");
+        // Another member is told there is no such report, not that it is hidden.
+        assert_eq!(t.dm("bob", "/查看汇报 1"), "没有找到你可以查看的汇报 #1。");
+        t.set_role("dave", Role::Committee);
+        assert_eq!(t.dm("dave", "/viewreport 1"), full);
+        assert_eq!(t.dm("dave", "/viewreport 99"), "没有找到你可以查看的汇报 #99。");
+        assert_eq!(t.dm("dave", "/viewreport abc"), "用法：/查看汇报 <编号>");
+    }
+}

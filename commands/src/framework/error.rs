@@ -36,7 +36,7 @@ pub enum CommandError {
 impl CommandError {
     /// The reply a member sees for this error from `spec`'s command.
     pub fn render(&self, catalog: &Catalog, spec: &CommandSpec) -> String {
-        let command = spec.names[0];
+        let command = spec.display_name(catalog.lang());
         match self {
             CommandError::Usage => {
                 let usage = catalog.get(&spec.catalog_key("usage")).to_owned();

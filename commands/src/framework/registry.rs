@@ -6,6 +6,7 @@ use crate::domain::{allows, Capability, Role};
 use crate::framework::context::{Ctx, Reply};
 use crate::framework::error::CommandError;
 use crate::framework::parse::ParsedCommand;
+use crate::i18n::Lang;
 
 /// What a command takes after its name: nothing, or the rest of the line as one text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,15 @@ pub struct CommandSpec {
 impl CommandSpec {
     pub fn catalog_key(&self, field: &str) -> String {
         format!("cmd.{}.{}", self.key, field)
+    }
+
+    /// The name to show in replies: the Chinese one, or the first ASCII alias in English.
+    pub fn display_name(&self, lang: Lang) -> &'static str {
+        let english = self.names.iter().find(|n| n.is_ascii());
+        match (lang, english) {
+            (Lang::En, Some(name)) => name,
+            _ => self.names[0],
+        }
     }
 
     pub fn allowed_for(&self, role: Role) -> bool {
