@@ -76,6 +76,10 @@ impl Store {
         if dir.exists() && !dir.is_dir() {
             return Err(StoreError::Open { path, detail: "it is a file, not a directory".into() });
         }
+        // sled recovers a damaged log by dropping what it cannot read, which can leave an empty
+        // database: files that were there before opening and yield no schema record are damage,
+        // not a fresh start.
+        let existed = dir.join("db").metadata().map(|m| m.len() > 0).unwrap_or(false);
         let config = sled::Config::new().path(dir);
         // sled can panic on some kinds of damaged files instead of returning an error; a damaged
         // data dir must give the secretary a clear message, not a stack trace.
@@ -95,11 +99,11 @@ impl Store {
             faq: tree("faq")?,
             db,
         };
-        store.check_schema(&path)?;
+        store.check_schema(&path, existed)?;
         Ok(store)
     }
 
-    fn check_schema(&self, path: &Path) -> Result<(), StoreError> {
+    fn check_schema(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
         let found = match self.meta.get(SCHEMA_KEY)? {
             Some(raw) => {
                 let bytes: [u8; 4] = raw.as_ref().try_into().map_err(|_| StoreError::Corrupt {
@@ -108,12 +112,12 @@ impl Store {
                 })?;
                 u32::from_be_bytes(bytes)
             }
-            None if self.is_empty() => {
+            None if self.is_empty() && !existed => {
                 self.set_schema(SCHEMA_VERSION)?;
                 return Ok(());
             }
             None => {
-                return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "records without a schema version".into() })
+                return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "no zhibu records could be read".into() })
             }
         };
         if found > SCHEMA_VERSION {
@@ -243,6 +247,15 @@ pub(crate) mod tests {
         std::fs::write(path.join("db"), vec![0x5a; 4096]).unwrap();
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. } | StoreError::Open { .. }), "{err}");
+        // Noise that sled "recovers" into an empty database is damage too.
+        std::fs::remove_dir_all(&path).unwrap();
+        std::fs::create_dir_all(&path).unwrap();
+        let mut x: u32 = 12345;
+        let noise: Vec<u8> = (0..65536).map(|_| { x = x.wrapping_mul(1_103_515_245).wrapping_add(12345); (x >> 16) as u8 }).collect();
+        std::fs::write(path.join("db"), noise).unwrap();
+        std::fs::write(path.join("conf"), b"junk\n").unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     }
 
     #[test]
