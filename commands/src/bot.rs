@@ -56,11 +56,7 @@ impl Bot {
     /// configured secretaries and committee members so, and builds the FAQ index.
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BotError> {
         let catalog = Catalog::load(settings.language)?;
-        if !store.faq_seeded()? {
-            let (entries, rules) = shipped::faq_library()?;
-            store.upsert_faq(&entries, Some(&rules))?;
-            store.mark_faq_seeded()?;
-        }
+        shipped::seed_faq(&store)?;
         for branch in &settings.branches {
             seed_officers(&store, branch, clock.now())?;
         }

@@ -2,6 +2,8 @@
 //! library and its rules (the catalogs are embedded by [`crate::i18n`]).
 
 use crate::faq::{parse_library, FaqEntry, FaqLibraryError, FaqRules};
+use crate::store::Store;
+use crate::BotError;
 
 pub const FAQ_TOML: &str = include_str!("../../data/faq.toml");
 pub const FAQ_RULES_TOML: &str = include_str!("../../data/faq-rules.toml");
@@ -11,4 +13,15 @@ pub fn faq_library() -> Result<(Vec<FaqEntry>, FaqRules), FaqLibraryError> {
     let (entries, _) = parse_library(FAQ_TOML)?;
     let (_, rules) = parse_library(FAQ_RULES_TOML)?;
     Ok((entries, rules))
+}
+
+/// Loads the shipped library into a store that never had one (a fresh data dir). A library
+/// the secretary emptied on purpose stays empty.
+pub fn seed_faq(store: &Store) -> Result<(), BotError> {
+    if !store.faq_seeded()? {
+        let (entries, rules) = faq_library()?;
+        store.upsert_faq(&entries, Some(&rules))?;
+        store.mark_faq_seeded()?;
+    }
+    Ok(())
 }

@@ -89,8 +89,11 @@ pub struct Env {
 }
 
 impl Env {
+    /// The store, with the shipped FAQ loaded if it is new.
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.data_dir)?)
+        let store = Store::open(&self.data_dir)?;
+        zhibu_commands::shipped::seed_faq(&store)?;
+        Ok(store)
     }
 
     /// The bot over the store, with the system clock.

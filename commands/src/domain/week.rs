@@ -57,7 +57,7 @@ impl Week {
         match arg.trim().to_lowercase().as_str() {
             "" | "本周" | "这周" | "这一周" | "this" | "thisweek" | "this-week" => Ok(this),
             "上周" | "上一周" | "last" | "lastweek" | "last-week" => Ok(this.previous()),
-            other => other.parse(),
+            _ => arg.trim().parse(),
         }
     }
 }
