@@ -111,3 +111,22 @@ fn bad_input_gets_clear_replies_and_never_a_panic() {
     assert!(run.stderr.contains("控制命令有"), "{}", run.stderr);
     assert!(run.stderr.contains("名字需为 1 到 32 个字符"), "{}", run.stderr);
 }
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_keeps_the_data() {
+    let z = Zhibu::new();
+    let mut child = z.command(&["run"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(":as alice\n/签到\n".as_bytes()).unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("签到成功"), "{first}");
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean exit on SIGTERM");
+    drop(stdin);
+    let run = z.console(&[":as alice", "/签到"]);
+    assert!(run.replies()[0].starts_with("你今天已经签到过了"));
+}

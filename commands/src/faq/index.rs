@@ -72,7 +72,7 @@ impl FaqIndex {
             }
         }
         // Longest first, so `入党介绍人` is replaced before `介绍人`.
-        pairs.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.chars().count()));
         let mut index = FaqIndex {
             entries: Vec::new(),
             docs: Vec::new(),

@@ -27,7 +27,8 @@ pub use transfer::{ImportSummary, Record, TransferError};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// `MIGRATIONS[i]` upgrades a store from schema `i + 1` to `i + 2`. Each one is code, with a test.
-const MIGRATIONS: &[fn(&Store) -> Result<(), StoreError>] = &[];
+type Migration = fn(&Store) -> Result<(), StoreError>;
+const MIGRATIONS: &[Migration] = &[];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
