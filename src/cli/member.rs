@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use zhibu_commands::domain::Role;
+use zhibu_commands::domain::{change_role, find_member, FindError, Role, RoleChange};
 
 use super::{Env, UsageError};
 
@@ -39,23 +39,21 @@ pub fn run(cmd: MemberCommand, env: &Env) -> anyhow::Result<ExitCode> {
         }
         MemberCommand::SetRole { member, role, branch } => {
             let branch = env.branch(branch.as_deref())?;
-            let role: Role = role.parse().map_err(|e| UsageError(format!("{e} (one of: secretary, committee, member, probationary, candidate, activist, applicant, masses)")))?;
+            let role: Role = role.parse().map_err(|e| {
+                UsageError(format!("{e} (one of: secretary, committee, member, probationary, candidate, activist, applicant, masses)"))
+            })?;
             let members = store.members(&branch.id)?;
-            let found: Vec<_> = members.iter().filter(|m| m.user.as_str() == member || m.name == member || m.user.local() == member).collect();
-            let mut m = match found.as_slice() {
-                [one] => (*one).clone(),
-                [] => return Err(UsageError(format!("no member `{member}` in branch {}", branch.id)).into()),
-                many => {
-                    let ids: Vec<String> = many.iter().map(|m| m.user.to_string()).collect();
-                    return Err(UsageError(format!("`{member}` names several members ({}); give the id", ids.join(", "))).into());
+            let found = find_member(&members, &member, None).map_err(|e| match e {
+                FindError::NotFound => UsageError(format!("no member `{member}` in branch {}", branch.id)),
+                FindError::Ambiguous(ids) => {
+                    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                    UsageError(format!("`{member}` names several members ({}); give the id", ids.join(", ")))
                 }
-            };
-            if m.role == Role::Secretary && role != Role::Secretary && members.iter().filter(|o| o.role == Role::Secretary).count() <= 1 {
-                return Err(UsageError(format!("{} is the branch's only secretary; appoint another first", m.name)).into());
+            })?;
+            if change_role(&store, found, role)? == RoleChange::LastSecretary {
+                return Err(UsageError(format!("{} is the branch's only secretary; appoint another first", found.name)).into());
             }
-            m.role = role;
-            store.put_member(&m)?;
-            println!("{}\t{}\t{}", m.user, m.role.key(), m.name);
+            println!("{}\t{}\t{}", found.user, role.key(), found.name);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 //! member is named by @mention, member id, or name; the role in Chinese or English. The last
 //! secretary cannot step down.
 
-use crate::domain::{Capability, Member, Role};
+use crate::domain::{change_role, find_member, Capability, FindError, Role, RoleChange};
 use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
 
 pub struct RoleCommand;
@@ -21,52 +21,22 @@ impl Command for RoleCommand {
     }
 
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let args = args.trim();
-        let (who, role) = args.rsplit_once(char::is_whitespace).ok_or(CommandError::Usage)?;
+        let (who, role) = args.trim().rsplit_once(char::is_whitespace).ok_or(CommandError::Usage)?;
         let role: Role = role.parse().map_err(|_| CommandError::UnknownRole(role.to_owned()))?;
-        let mut member = find_member(ctx, who.trim())?;
-        let name = member.name.clone();
-        let role_name = ctx.catalog.role(role);
-        if member.role == role {
-            return Ok(Reply::text(ctx.t("role.unchanged", &[("name", &name), ("role", &role_name)])));
+        let members = ctx.store.members(&ctx.branch.id)?;
+        let member = find_member(&members, who, ctx.mentions.first().map(|m| &m.user)).map_err(|e| match e {
+            FindError::NotFound => CommandError::MemberNotFound(who.trim().to_owned()),
+            FindError::Ambiguous(ids) => CommandError::MemberAmbiguous {
+                name: who.trim().to_owned(),
+                candidates: ids.iter().map(ToString::to_string).collect(),
+            },
+        })?;
+        let args: [(&str, &dyn std::fmt::Display); 2] = [("name", &member.name), ("role", &ctx.catalog.role(role))];
+        match change_role(ctx.store, member, role)? {
+            RoleChange::Changed => Ok(Reply::text(ctx.t("role.set", &args))),
+            RoleChange::Unchanged => Ok(Reply::text(ctx.t("role.unchanged", &args))),
+            RoleChange::LastSecretary => Err(CommandError::LastSecretary),
         }
-        if member.role == Role::Secretary {
-            let secretaries = ctx.store.members(&ctx.branch.id)?.iter().filter(|m| m.role == Role::Secretary).count();
-            if secretaries <= 1 {
-                return Err(CommandError::LastSecretary);
-            }
-        }
-        member.role = role;
-        ctx.store.put_member(&member)?;
-        Ok(Reply::text(ctx.t("role.set", &[("name", &name), ("role", &role_name)])))
-    }
-}
-
-/// Finds a member of the caller's branch by @mention, full id, local id or name.
-pub fn find_member(ctx: &Ctx<'_>, who: &str) -> Result<Member, CommandError> {
-    let members = ctx.store.members(&ctx.branch.id)?;
-    let who = who.trim_start_matches(['@', '＠']);
-    if let Some(mention) = ctx.mentions.first() {
-        if let Some(m) = members.iter().find(|m| m.user == mention.user) {
-            return Ok(m.clone());
-        }
-    }
-    if let Some(m) = members.iter().find(|m| m.user.as_str() == who) {
-        return Ok(m.clone());
-    }
-    let by_name: Vec<&Member> = members.iter().filter(|m| m.name == who).collect();
-    let matches = if by_name.is_empty() {
-        members.iter().filter(|m| m.user.local() == who || m.name.eq_ignore_ascii_case(who)).collect()
-    } else {
-        by_name
-    };
-    match matches.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(CommandError::MemberNotFound(who.to_owned())),
-        many => Err(CommandError::MemberAmbiguous {
-            name: who.to_owned(),
-            candidates: many.iter().map(|m| m.user.to_string()).collect(),
-        }),
     }
 }
 
