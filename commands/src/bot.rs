@@ -147,7 +147,7 @@ impl Bot {
                 Reply::text(self.catalog.t("bot.internal_error", &[]))
             }
         };
-        Some(Outgoing { chat: message.chat.clone(), text: reply.text, mentions: reply.mentions, reply_to: Some(message.id.clone()), image: None })
+        Some(Outgoing { chat: message.chat.clone(), text: reply.text, mentions: reply.mentions, reply_to: Some(message.id.clone()), image: None, idempotency_key: None })
     }
 
     fn reply_in_branch(

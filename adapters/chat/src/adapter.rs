@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::id::{MessageId, Platform};
+use crate::id::{ChatId, MessageId, Platform, UserId};
 use crate::message::{Event, Outgoing};
 
 /// An adapter failed in a way that stops it.
@@ -80,6 +80,13 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Sends one message; returns the platform's id for it when the platform gives one.
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError>;
+
+    /// The direct chat with `user`, where the platform lets the bot message a user privately
+    /// (`None` where it cannot, e.g. a group-only webhook: the bot then writes in the group).
+    fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
+        let _ = user;
+        None
+    }
 
     /// Whether the end of this adapter's input ends the whole bot. True for an interactive
     /// session (the console: `:quit` or end of input), false for network adapters.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::id::{ChatId, MessageId, UserId};
 
@@ -22,7 +23,7 @@ pub struct Sender {
 }
 
 /// A user named in a message, with the text the platform showed for them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mention {
     pub user: UserId,
     pub display_name: String,
@@ -73,20 +74,28 @@ impl Event {
 }
 
 /// A message the bot sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
     pub chat: ChatId,
     pub text: String,
     /// Users the text names; adapters that can notify them (an `@`) do so.
+    #[serde(default)]
     pub mentions: Vec<Mention>,
     /// The message this one answers; adapters that can thread a reply do so.
+    #[serde(default)]
     pub reply_to: Option<MessageId>,
     /// An image to attach (a file the bot rendered), for adapters that can send images.
+    #[serde(default)]
     pub image: Option<PathBuf>,
+    /// A key that is the same every time this very message is (re)sent, so that a platform
+    /// with idempotent sends (Matrix transaction ids) delivers it once even when the bot
+    /// crashed between sending it and recording that it was sent.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 impl Outgoing {
     pub fn text(chat: ChatId, text: impl Into<String>) -> Self {
-        Self { chat, text: text.into(), mentions: Vec::new(), reply_to: None, image: None }
+        Self { chat, text: text.into(), mentions: Vec::new(), reply_to: None, image: None, idempotency_key: None }
     }
 }

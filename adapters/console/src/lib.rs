@@ -135,6 +135,10 @@ impl Adapter for ConsoleAdapter {
         Ok(None)
     }
 
+    fn direct_chat(&self, user: &zhibu_chat::UserId) -> Option<ChatId> {
+        session::direct_chat(user.local())
+    }
+
     fn ends_session(&self) -> bool {
         true
     }

@@ -13,6 +13,11 @@ pub fn platform() -> Platform {
     Platform::new("console").unwrap_or_else(|_| unreachable!("`console` is a valid platform name"))
 }
 
+/// The direct chat between the bot and the console speaker `name`.
+pub fn direct_chat(name: &str) -> Option<ChatId> {
+    ChatId::new(&platform(), &format!("dm/{name}")).ok()
+}
+
 /// Texts the console shows itself, taken from the bot's catalog by whoever builds the adapter.
 #[derive(Debug, Clone)]
 pub struct ConsoleLabels {
@@ -63,12 +68,12 @@ impl Session {
 
     /// The chat the current speaker is in: the branch group, or their own direct chat.
     pub fn chat(&self) -> ChatId {
-        let local = match self.kind {
-            ChatKind::Group => "group".to_owned(),
-            ChatKind::Direct => format!("dm/{}", self.speaker_name),
+        let chat = match self.kind {
+            ChatKind::Group => ChatId::new(&platform(), "group").ok(),
+            ChatKind::Direct => direct_chat(&self.speaker_name),
         };
         // Names are validated when set; a valid name always makes a valid chat id.
-        ChatId::new(&platform(), &local).unwrap_or_else(|_| unreachable!("validated speaker name"))
+        chat.unwrap_or_else(|| unreachable!("validated speaker name"))
     }
 
     pub fn prompt(&self) -> String {

@@ -7,6 +7,7 @@
 
 mod checkins;
 mod faq;
+mod jobs;
 mod keys;
 mod members;
 mod reports;
@@ -20,6 +21,7 @@ use serde::Serialize;
 
 use checkins::record_key as checkins_key;
 pub use faq::FaqChanges;
+pub use jobs::{Delivery, Effect, EffectTree, JobState, Outcome, OutboxEntry};
 use members::record_key as members_key;
 pub use transfer::{ImportSummary, Record, TransferError};
 
@@ -62,6 +64,13 @@ pub struct Store {
     report_time: sled::Tree,
     report_author: sled::Tree,
     faq: sled::Tree,
+    runs: sled::Tree,
+    outbox: sled::Tree,
+    job_state: sled::Tree,
+    study: sled::Tree,
+    quiz: sled::Tree,
+    reminders: sled::Tree,
+    points: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,6 +107,13 @@ impl Store {
             report_time: tree("report_time")?,
             report_author: tree("report_author")?,
             faq: tree("faq")?,
+            runs: tree("runs")?,
+            outbox: tree("outbox")?,
+            job_state: tree("job_state")?,
+            study: tree("study")?,
+            quiz: tree("quiz")?,
+            reminders: tree("reminders")?,
+            points: tree("points")?,
             db,
         };
         store.check_schema(&path, existed)?;
