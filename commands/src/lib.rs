@@ -19,6 +19,7 @@ pub mod settings;
 pub mod shipped;
 pub mod stats;
 pub mod store;
+pub mod study;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

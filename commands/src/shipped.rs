@@ -5,6 +5,8 @@ use crate::faq::{parse_library, FaqEntry, FaqLibraryError, FaqRules};
 use crate::store::Store;
 use crate::BotError;
 
+include!(concat!(env!("OUT_DIR"), "/study_files.rs"));
+
 pub const FAQ_TOML: &str = include_str!("../../data/faq.toml");
 pub const FAQ_RULES_TOML: &str = include_str!("../../data/faq-rules.toml");
 

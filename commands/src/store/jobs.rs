@@ -22,6 +22,7 @@ pub enum EffectTree {
     Study,
     Quiz,
     Reminders,
+    Points,
 }
 
 /// One write that is part of a run's plan, applied atomically with it.
@@ -95,8 +96,8 @@ impl Store {
         messages: Vec<Outgoing>,
         effects: &[Effect],
     ) -> Result<Option<Vec<OutboxEntry>>, StoreError> {
-        let trees = (&self.meta, &self.runs, &self.outbox, &self.job_state, &self.study, &self.quiz, &self.reminders);
-        let result = trees.transaction(|(meta, runs, outbox, job_state, study, quiz, reminders)| {
+        let trees = (&self.meta, &self.runs, &self.outbox, &self.job_state, &self.study, &self.quiz, &self.reminders, &self.points);
+        let result = trees.transaction(|(meta, runs, outbox, job_state, study, quiz, reminders, points)| {
             let key = run_key(job, fire);
             if runs.get(&key)?.is_some() {
                 return Ok(None);
@@ -118,6 +119,7 @@ impl Store {
                     EffectTree::Study => study,
                     EffectTree::Quiz => quiz,
                     EffectTree::Reminders => reminders,
+                    EffectTree::Points => points,
                 };
                 match &effect.value {
                     Some(value) => tree.insert(effect.key.as_slice(), value.as_slice())?,

@@ -10,7 +10,9 @@ mod faq;
 mod jobs;
 mod keys;
 mod members;
+mod points;
 mod reports;
+mod study;
 mod transfer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
