@@ -1,5 +1,5 @@
-//! Embeds the shipped study items (`data/study/*.md`) and lists them for `shipped::study_files`,
-//! so adding an item is adding a file.
+//! Embeds the shipped study items (`data/study/*.md`, listed for `shipped::STUDY_FILES`, so
+//! adding an item is adding a file) and the quiz bank (`data/quiz.toml`).
 
 use std::path::Path;
 
@@ -17,6 +17,13 @@ fn main() {
         code.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
     }
     code.push_str("];\n");
+    let quiz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/quiz.toml");
+    println!("cargo:rerun-if-changed={}", quiz.display());
+    if quiz.exists() {
+        code.push_str(&format!("/// The shipped quiz bank.\npub const QUIZ_TOML: &str = include_str!({:?});\n", quiz.display().to_string()));
+    } else {
+        code.push_str("/// The shipped quiz bank (none in this checkout).\npub const QUIZ_TOML: &str = \"\";\n");
+    }
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("study_files.rs");
     if let Err(e) = std::fs::write(&out, code) {
         panic!("cannot write {}: {e}", out.display());

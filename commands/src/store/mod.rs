@@ -11,6 +11,8 @@ mod jobs;
 mod keys;
 mod members;
 mod points;
+mod quiz;
+mod reminders;
 mod reports;
 mod study;
 mod transfer;
@@ -23,6 +25,8 @@ use serde::Serialize;
 
 use checkins::record_key as checkins_key;
 pub use faq::FaqChanges;
+pub use quiz::{OpenQuiz, QuizAnswer};
+pub use reminders::Reminder;
 pub use jobs::{Delivery, Effect, EffectTree, JobState, Outcome, OutboxEntry};
 use members::record_key as members_key;
 pub use transfer::{ImportSummary, Record, TransferError};
