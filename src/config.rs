@@ -194,7 +194,15 @@ impl RawConfig {
             return Err(problems);
         }
         Ok(Config {
-            settings: Settings { language, timezone, report_max_chars, faq_threshold, branches },
+            settings: Settings {
+                language,
+                timezone,
+                report_max_chars,
+                faq_threshold,
+                branches,
+                points: settings::PointsSettings::default(),
+                report_cadence: settings::default_report_cadence(),
+            },
             data_dir: self.data_dir,
             console,
         })

@@ -12,6 +12,8 @@ use crate::domain::{Clock, Member, Role};
 use crate::faq::{FaqIndex, FaqLibraryError, Verdict};
 use crate::framework::{parse_command, Ctx, Lookup, Registry, Reply};
 use crate::i18n::{Catalog, CatalogError};
+use crate::quiz::QuizBank;
+use crate::study::StudyLibrary;
 use crate::settings::{BranchSettings, Settings};
 use crate::shipped;
 use crate::store::{Store, StoreError};
@@ -27,6 +29,8 @@ pub enum BotError {
     Catalog(#[from] CatalogError),
     #[error("the shipped FAQ library is broken: {0}")]
     Library(#[from] FaqLibraryError),
+    #[error("shipped content is broken: {0}")]
+    Content(String),
 }
 
 /// What the FAQ says to one question, for `zhibu faq ask`.
@@ -48,6 +52,8 @@ pub struct Bot {
     catalog: Catalog,
     registry: Registry,
     faq: RwLock<FaqIndex>,
+    study: StudyLibrary,
+    quiz: QuizBank,
     clock: Arc<dyn Clock>,
 }
 
@@ -61,7 +67,9 @@ impl Bot {
             seed_officers(&store, branch, clock.now())?;
         }
         let faq = RwLock::new(build_index(&store, settings.faq_threshold)?);
-        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, clock })
+        let study = StudyLibrary::shipped().map_err(BotError::Content)?;
+        let quiz = QuizBank::shipped().map_err(BotError::Content)?;
+        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, study, quiz, clock })
     }
 
     pub fn store(&self) -> &Store {
@@ -78,6 +86,18 @@ impl Bot {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    pub fn study(&self) -> &StudyLibrary {
+        &self.study
+    }
+
+    pub fn quiz(&self) -> &QuizBank {
+        &self.quiz
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     /// Rebuilds the FAQ index from the store (after an import or edit).
@@ -171,10 +191,13 @@ impl Bot {
             settings: &self.settings,
             branch,
             faq: &faq,
+            study: &self.study,
+            quiz: &self.quiz,
             registry: &self.registry,
             clock: self.clock.as_ref(),
             member,
             chat_kind: message.chat_kind,
+            chat: message.chat.clone(),
             sent_at: self.believable(message.timestamp),
             mentions: &message.mentions,
         };

@@ -25,6 +25,68 @@ pub struct BranchSettings {
     pub committee: Vec<UserId>,
 }
 
+/// Points for one activity: how many per action, and at most how many a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityPoints {
+    pub value: u32,
+    pub daily_cap: u32,
+}
+
+/// Points (积分) per activity, the way members know them from 学习强国.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointsSettings {
+    /// Daily check-in.
+    pub checkin: ActivityPoints,
+    /// `/学了` on a study item.
+    pub study: ActivityPoints,
+    /// A correct quiz answer.
+    pub quiz: ActivityPoints,
+}
+
+impl Default for PointsSettings {
+    fn default() -> Self {
+        Self {
+            checkin: ActivityPoints { value: 1, daily_cap: 1 },
+            study: ActivityPoints { value: 2, daily_cap: 6 },
+            quiz: ActivityPoints { value: 2, daily_cap: 6 },
+        }
+    }
+}
+
+/// How often a role owes a thought report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    Monthly,
+    Quarterly,
+    HalfYearly,
+    Yearly,
+}
+
+impl Cadence {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "monthly" | "每月" => Cadence::Monthly,
+            "quarterly" | "每季度" => Cadence::Quarterly,
+            "half-yearly" | "每半年" => Cadence::HalfYearly,
+            "yearly" | "每年" => Cadence::Yearly,
+            _ => return None,
+        })
+    }
+
+    /// The first day of the period containing `date`.
+    pub fn period_start(self, date: chrono::NaiveDate) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let months = match self {
+            Cadence::Monthly => 1,
+            Cadence::Quarterly => 3,
+            Cadence::HalfYearly => 6,
+            Cadence::Yearly => 12,
+        };
+        let month = (date.month0() / months) * months + 1;
+        chrono::NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+    }
+}
+
 /// The domain's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -36,6 +98,14 @@ pub struct Settings {
     /// Lowest FAQ score the bot answers with; below it, it says it does not know.
     pub faq_threshold: f64,
     pub branches: Vec<BranchSettings>,
+    pub points: PointsSettings,
+    /// Which roles owe thought reports, and how often.
+    pub report_cadence: Vec<(Role, Cadence)>,
+}
+
+/// By default probationary members and activists report quarterly.
+pub fn default_report_cadence() -> Vec<(Role, Cadence)> {
+    vec![(Role::Probationary, Cadence::Quarterly), (Role::Activist, Cadence::Quarterly)]
 }
 
 /// Defaults, also written in `zhibu.example.toml`.
@@ -62,6 +132,8 @@ impl Settings {
                 secretaries: vec![id("console:secretary")],
                 committee: Vec::new(),
             }],
+            points: PointsSettings::default(),
+            report_cadence: default_report_cadence(),
         }
     }
 

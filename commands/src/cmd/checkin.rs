@@ -41,6 +41,10 @@ impl Command for CheckInCommand {
             note: (!note.is_empty()).then(|| note.to_owned()),
         };
         let existing = ctx.store.insert_checkin(&checkin)?;
+        if existing.is_none() {
+            let p = ctx.settings.points.checkin;
+            ctx.store.award_points(&ctx.branch.id, &ctx.member.user, today, "checkin", p.value, p.daily_cap)?;
+        }
         let week = days_this_week(ctx, &ctx.member)?;
         let streak = streak(ctx.store, &ctx.member, today)?;
         let text = match existing {

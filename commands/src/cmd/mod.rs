@@ -6,9 +6,13 @@ mod faq;
 mod help;
 mod members;
 mod my_reports;
+mod points;
+mod quiz;
+mod remind;
 mod report_list;
 mod role;
 mod stats;
+mod study;
 mod submit_report;
 mod view_report;
 mod week_arg;
@@ -21,6 +25,10 @@ use crate::framework::Command;
 pub fn all() -> Vec<Box<dyn Command>> {
     vec![
         Box::new(checkin::CheckInCommand),
+        Box::new(study::StudyCommand),
+        Box::new(study::StudyDone),
+        Box::new(quiz::AnswerCommand),
+        Box::new(points::PointsCommand),
         Box::new(faq::FaqCommand),
         Box::new(submit_report::SubmitReport::THOUGHT),
         Box::new(submit_report::SubmitReport::STUDY_NOTE),
@@ -30,6 +38,7 @@ pub fn all() -> Vec<Box<dyn Command>> {
         Box::new(stats::StatsCommand),
         Box::new(members::MembersCommand),
         Box::new(role::RoleCommand),
+        Box::new(remind::RemindCommand),
         Box::new(help::HelpCommand),
     ]
 }
@@ -58,6 +67,11 @@ mod tests {
             ("stats", [T, T, F, F, F, F, F, F]),
             ("members", [T, T, F, F, F, F, F, F]),
             ("role", [T, F, F, F, F, F, F, F]),
+            ("study", [T, T, T, T, T, T, T, T]),
+            ("study_done", [T, T, T, T, T, T, T, T]),
+            ("answer", [T, T, T, T, T, T, T, T]),
+            ("points", [T, T, T, T, T, T, T, T]),
+            ("remind", [T, T, F, F, F, F, F, F]),
         ];
         let t = BotTester::new();
         let commands: Vec<_> = super::all();

@@ -17,16 +17,19 @@ pub enum Capability {
     ViewStats,
     /// Change members' roles.
     ManageRoles,
+    /// Schedule reminders and notices for the branch.
+    Announce,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 7] = [
         Capability::Basic,
         Capability::CheckIn,
         Capability::SubmitReports,
         Capability::ReviewReports,
         Capability::ViewStats,
         Capability::ManageRoles,
+        Capability::Announce,
     ];
 }
 
@@ -40,7 +43,7 @@ pub fn allows(role: Role, capability: Capability) -> bool {
     match capability {
         Basic | CheckIn => true,
         SubmitReports => role != Role::Masses,
-        ReviewReports | ViewStats => role.is_committee(),
+        ReviewReports | ViewStats | Announce => role.is_committee(),
         ManageRoles => role == Role::Secretary,
     }
 }
@@ -58,13 +61,14 @@ mod tests {
     fn the_table_reads_as_intended() {
         use Capability::*;
         // Rows: Secretary, Committee, Member, Probationary, Candidate, Activist, Applicant, Masses.
-        let expected: [(Capability, [bool; 8]); 6] = [
+        let expected: [(Capability, [bool; 8]); 7] = [
             (Basic, [true; 8]),
             (CheckIn, [true; 8]),
             (SubmitReports, [true, true, true, true, true, true, true, false]),
             (ReviewReports, [true, true, false, false, false, false, false, false]),
             (ViewStats, [true, true, false, false, false, false, false, false]),
             (ManageRoles, [true, false, false, false, false, false, false, false]),
+            (Announce, [true, true, false, false, false, false, false, false]),
         ];
         for (cap, row) in expected {
             for (role, want) in Role::ALL.into_iter().zip(row) {

@@ -17,11 +17,15 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     pub branch: &'a BranchSettings,
     pub faq: &'a FaqIndex,
+    pub study: &'a crate::study::StudyLibrary,
+    pub quiz: &'a crate::quiz::QuizBank,
     pub registry: &'a Registry,
     pub clock: &'a dyn Clock,
     /// The member who sent the command.
     pub member: Member,
     pub chat_kind: ChatKind,
+    /// The chat the command came from.
+    pub chat: zhibu_chat::ChatId,
     /// When the message was sent (by the platform's account), clamped to not be in the future.
     pub sent_at: DateTime<Utc>,
     /// Users mentioned in the message.

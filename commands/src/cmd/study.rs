@@ -1,0 +1,78 @@
+//! `/学习` (`/study`): today's study item in full. `/学了` (`/done`): records that the member
+//! studied it (once per member per item) and awards study points.
+
+use crate::domain::Capability;
+use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::study::StudyItem;
+
+pub struct StudyCommand;
+pub struct StudyDone;
+
+static STUDY_SPEC: CommandSpec = CommandSpec {
+    key: "study",
+    names: &["学习", "study", "每日学习"],
+    args: Args::None,
+    capability: Capability::Basic,
+    chats: Where::Anywhere,
+};
+
+static DONE_SPEC: CommandSpec = CommandSpec {
+    key: "study_done",
+    names: &["学了", "done", "学习打卡"],
+    args: Args::None,
+    capability: Capability::CheckIn,
+    chats: Where::Anywhere,
+};
+
+/// Today's item for the caller's branch: the one pushed today, else the one that will be.
+fn todays_item<'a>(ctx: &Ctx<'a>) -> Result<Option<&'a StudyItem>, CommandError> {
+    let today = ctx.today();
+    if let Some(pushed) = ctx.store.study_today(&ctx.branch.id)?.filter(|t| t.date == today) {
+        if let Some(item) = ctx.study.get(&pushed.item) {
+            return Ok(Some(item));
+        }
+    }
+    Ok(ctx.study.next_for(today, &ctx.store.study_pushed(&ctx.branch.id)?))
+}
+
+impl Command for StudyCommand {
+    fn spec(&self) -> &'static CommandSpec {
+        &STUDY_SPEC
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+        let Some(item) = todays_item(ctx)? else {
+            return Ok(Reply::text(ctx.t("study.none", &[])));
+        };
+        let mut text = ctx.t("study.full", &[("title", &item.title), ("body", &item.body)]);
+        if !item.source.is_empty() {
+            text.push('\n');
+            text.push_str(&ctx.t("study.source", &[("source", &item.source)]));
+        }
+        if let Some(link) = &item.link {
+            text.push('\n');
+            text.push_str(link);
+        }
+        text.push('\n');
+        text.push_str(&ctx.t("study.done_hint", &[]));
+        Ok(Reply::text(text))
+    }
+}
+
+impl Command for StudyDone {
+    fn spec(&self) -> &'static CommandSpec {
+        &DONE_SPEC
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+        let Some(item) = todays_item(ctx)? else {
+            return Ok(Reply::text(ctx.t("study.none", &[])));
+        };
+        if !ctx.store.record_study(&ctx.branch.id, &item.id, &ctx.member.user, ctx.sent_at)? {
+            return Ok(Reply::text(ctx.t("study.already", &[("title", &item.title)])));
+        }
+        let p = ctx.settings.points.study;
+        let gained = ctx.store.award_points(&ctx.branch.id, &ctx.member.user, ctx.today(), "study", p.value, p.daily_cap)?;
+        Ok(Reply::text(ctx.t("study.recorded", &[("title", &item.title), ("points", &gained)])))
+    }
+}
