@@ -15,6 +15,7 @@ pub mod domain;
 pub mod faq;
 pub mod framework;
 pub mod i18n;
+pub mod jobs;
 pub mod quiz;
 pub mod settings;
 pub mod shipped;

@@ -42,6 +42,11 @@ pub fn letter_index(letter: &str) -> Option<usize> {
     ('A'..='D').contains(&c).then(|| c as usize - 'A' as usize)
 }
 
+/// A stable 64-bit FNV-1a hash (std's hasher may change between releases).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The letter of option `i`.
 pub fn letter(i: usize) -> char {
     char::from(b'A' + (i as u8).min(25))
@@ -96,13 +101,13 @@ impl QuizBank {
         self.questions.iter().find(|q| q.id == id)
     }
 
-    /// The next question for a branch that was asked `asked` (id → date): the first not asked,
-    /// or once all were, the one asked longest ago.
+    /// The next question for a branch that was asked `asked` (id → date): the first not asked
+    /// in a fixed order that mixes the bank's topics (by a hash of the id, so it does not change
+    /// when questions are added), or once all were, the one asked longest ago.
     pub fn next_for(&self, asked: &std::collections::HashMap<String, chrono::NaiveDate>) -> Option<&QuizQuestion> {
-        self.questions
-            .iter()
-            .find(|q| !asked.contains_key(&q.id))
-            .or_else(|| self.questions.iter().min_by_key(|q| asked.get(&q.id).copied()))
+        let order = |q: &&QuizQuestion| (fnv1a(&q.id), q.id.clone());
+        let not_asked = self.questions.iter().filter(|q| !asked.contains_key(&q.id)).min_by_key(order);
+        not_asked.or_else(|| self.questions.iter().min_by_key(|q| (asked.get(&q.id).copied(), fnv1a(&q.id))))
     }
 }
 
