@@ -82,6 +82,7 @@ pub struct ConsoleSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub settings: Settings,
+    pub jobs: Vec<crate::scheduler::JobSpec>,
     pub data_dir: Option<PathBuf>,
     pub console: ConsoleSettings,
 }
@@ -102,6 +103,7 @@ impl Config {
     pub fn demo() -> Self {
         Config {
             settings: Settings::demo(),
+            jobs: Vec::new(),
             data_dir: None,
             console: ConsoleSettings {
                 enabled: true,
@@ -194,6 +196,7 @@ impl RawConfig {
             return Err(problems);
         }
         Ok(Config {
+            jobs: Vec::new(),
             settings: Settings {
                 language,
                 timezone,

@@ -2,8 +2,6 @@
 //! the FAQ, members, statistics and the data, on the same store.
 
 mod cli;
-mod config;
-mod runtime;
 
 use std::process::ExitCode;
 

@@ -6,7 +6,7 @@
 //! transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
 //! adapters stop reading, queued events are still handled, the store is flushed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +15,11 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, Envelope, Event, EventSink, MessageId, Outgoing, Platform, SendError};
+use zhibu_chat::{Adapter, Envelope, Event, EventSink, MessageId};
 use zhibu_commands::Bot;
+
+use crate::delivery::{send_with_retry, Adapters};
+use crate::scheduler::{JobSpec, Scheduler};
 
 /// Chats are spread over this many queues; each handles its events one at a time, in order.
 const SHARDS: usize = 8;
@@ -53,13 +56,15 @@ impl Dedup {
     }
 }
 
-type Adapters = Arc<HashMap<Platform, Arc<dyn Adapter>>>;
-
-/// Runs the bot with `adapters` until `shutdown` is cancelled or a session-ending adapter stops.
-pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs the bot with `adapters` and the scheduled `jobs` until `shutdown` is cancelled or a
+/// session-ending adapter stops.
+pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSpec>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     let (tx, mut rx) = mpsc::channel::<Envelope>(1024);
-    let by_platform: Adapters = Arc::new(adapters.iter().map(|a| (a.platform().clone(), a.clone())).collect());
+    let by_platform = Adapters::new(&adapters);
+    let scheduler = Scheduler::new(bot.clone(), jobs, by_platform.clone(), Arc::new(zhibu_commands::domain::SystemClock));
+    let scheduler_stop = shutdown.clone();
+    let scheduler_task = tokio::spawn(async move { scheduler.run(scheduler_stop).await });
 
     let mut adapter_tasks = Vec::new();
     for adapter in adapters {
@@ -82,7 +87,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, shutdown: Cance
     let mut shards = Vec::with_capacity(SHARDS);
     for _ in 0..SHARDS {
         let (shard_tx, shard_rx) = mpsc::channel::<Envelope>(256);
-        tracker.spawn(shard_worker(bot.clone(), by_platform.clone(), shard_rx));
+        tracker.spawn(shard_worker(bot.clone(), by_platform.clone(), shard_rx, shutdown.clone()));
         shards.push(shard_tx);
     }
     tracker.close();
@@ -104,6 +109,11 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, shutdown: Cance
     for task in adapter_tasks {
         let _ = task.await;
     }
+    match scheduler_task.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "the scheduler task failed"),
+        Ok(Ok(())) => {}
+    }
     drop(shards);
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
         tracing::warn!("shutdown: some replies were still being sent after {DRAIN_TIMEOUT:?}");
@@ -119,7 +129,7 @@ fn shard_of(event: &Event) -> usize {
     (hasher.finish() % SHARDS as u64) as usize
 }
 
-async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiver<Envelope>) {
+async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiver<Envelope>, shutdown: CancellationToken) {
     while let Some(Envelope { event, done }) = queue.recv().await {
         let bot = bot.clone();
         let replies = match tokio::task::spawn_blocking(move || bot.handle(&event)).await {
@@ -130,33 +140,11 @@ async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiv
             }
         };
         for reply in replies {
-            deliver(&adapters, &reply).await;
+            if let Err(e) = send_with_retry(&adapters, &reply, &SEND_BACKOFF, &shutdown).await {
+                tracing::error!(chat = %reply.chat, error = %e, "reply not delivered");
+            }
         }
         drop(done);
-    }
-}
-
-/// Sends one message through its platform's adapter, retrying transient failures with backoff.
-async fn deliver(adapters: &Adapters, message: &Outgoing) {
-    let platform = message.chat.platform();
-    let Some(adapter) = adapters.get(&platform) else {
-        tracing::error!(%platform, chat = %message.chat, "no adapter for this platform; reply dropped");
-        return;
-    };
-    let mut attempt = 0;
-    loop {
-        match adapter.send(message).await {
-            Ok(_) => return,
-            Err(SendError::Transient(e)) if attempt < SEND_BACKOFF.len() => {
-                tracing::warn!(chat = %message.chat, error = %e, attempt, "send failed; retrying");
-                tokio::time::sleep(SEND_BACKOFF[attempt]).await;
-                attempt += 1;
-            }
-            Err(e) => {
-                tracing::error!(chat = %message.chat, error = %e, "send failed; giving up");
-                return;
-            }
-        }
     }
 }
 

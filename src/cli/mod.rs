@@ -17,7 +17,7 @@ use zhibu_commands::domain::{BranchId, SystemClock};
 use zhibu_commands::store::Store;
 use zhibu_commands::Bot;
 
-use crate::config::{Config, ConfigError};
+use zhibu::config::{Config, ConfigError};
 
 /// zhibu 支部: a chat bot for Party branch groups.
 #[derive(Debug, Parser)]

@@ -10,7 +10,7 @@ use zhibu_chat::Adapter;
 use zhibu_console::{ConsoleAdapter, ConsoleConfig, ConsoleLabels};
 
 use super::{Env, UsageError};
-use crate::runtime;
+use zhibu::runtime;
 
 pub fn run(env: Env) -> anyhow::Result<ExitCode> {
     let bot = Arc::new(env.open_bot()?);
@@ -36,7 +36,7 @@ pub fn run(env: Env) -> anyhow::Result<ExitCode> {
     tokio.block_on(async move {
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let result = runtime::run(bot, adapters, shutdown).await;
+        let result = runtime::run(bot, adapters, env.config.jobs.clone(), shutdown).await;
         signals.abort();
         result
     })?;

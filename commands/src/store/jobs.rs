@@ -38,6 +38,8 @@ pub struct Effect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
+    /// Declared; never fired yet. Fires before this time are not caught up.
+    Registered,
     /// Planned; messages are being sent.
     Sending { messages: usize },
     /// Every message was handed to its adapter.
@@ -148,6 +150,17 @@ impl Store {
         let state = JobState { last_fire: fire, outcome: Outcome::Skipped };
         self.job_state.insert(job.as_bytes(), encode(&state)?)?;
         self.flush()
+    }
+
+    /// Records a newly declared job as of `now`, unless it is already known.
+    pub fn register_job(&self, job: &str, now: DateTime<Utc>) -> Result<JobState, StoreError> {
+        if let Some(state) = self.job_state(job)? {
+            return Ok(state);
+        }
+        let state = JobState { last_fire: now, outcome: Outcome::Registered };
+        self.job_state.insert(job.as_bytes(), encode(&state)?)?;
+        self.flush()?;
+        Ok(state)
     }
 
     pub fn job_state(&self, job: &str) -> Result<Option<JobState>, StoreError> {
