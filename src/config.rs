@@ -9,6 +9,8 @@ use zhibu_commands::domain::{BranchId, Role};
 use zhibu_commands::i18n::Lang;
 use zhibu_commands::settings::{self, BranchSettings, Settings};
 
+use crate::scheduler::{JobSpec, DEFAULT_CATCH_UP};
+
 /// The file as written. Every field is optional; defaults are documented in
 /// `zhibu.example.toml` and applied in [`Config::resolve`].
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +30,58 @@ struct RawConfig {
     branch: Vec<RawBranch>,
     #[serde(default)]
     console: RawConsole,
+    #[serde(default)]
+    points: RawPoints,
+    #[serde(default)]
+    job: Vec<RawJob>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoints {
+    checkin: Option<RawActivity>,
+    study: Option<RawActivity>,
+    quiz: Option<RawActivity>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActivity {
+    value: u32,
+    daily_cap: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    name: String,
+    /// `[second] minute hour day-of-month month day-of-week [year]`.
+    cron: String,
+    /// Default: the top-level timezone.
+    timezone: Option<String>,
+    /// study | quiz | report_reminder | digest
+    kind: String,
+    /// Branch ids; default all.
+    #[serde(default)]
+    branches: Vec<String>,
+    /// How long after a missed fire it is still run on start (default "6h").
+    catch_up: Option<String>,
+    /// Quiz only: when the answer is posted (default "2h").
+    close_after: Option<String>,
+}
+
+/// `90s`, `30m`, `6h`, `1d`.
+fn parse_duration(s: &str) -> Option<chrono::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let n: i64 = s[..split].parse().ok()?;
+    match &s[split..] {
+        "s" => Some(chrono::Duration::seconds(n)),
+        "m" | "min" => Some(chrono::Duration::minutes(n)),
+        "h" => Some(chrono::Duration::hours(n)),
+        "d" => Some(chrono::Duration::days(n)),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,18 +246,32 @@ impl RawConfig {
         if UserId::parse(&format!("console:{}", console.initial_speaker)).is_err() || console.initial_speaker.contains(char::is_whitespace) {
             problems.push("console.initial_speaker: must be a short name without spaces".into());
         }
+        let mut points = settings::PointsSettings::default();
+        for (slot, raw, key) in [
+            (&mut points.checkin, self.points.checkin, "checkin"),
+            (&mut points.study, self.points.study, "study"),
+            (&mut points.quiz, self.points.quiz, "quiz"),
+        ] {
+            if let Some(raw) = raw {
+                if raw.value > raw.daily_cap.max(1) * 1000 {
+                    problems.push(format!("points.{key}: value is larger than plausible"));
+                }
+                *slot = settings::ActivityPoints { value: raw.value, daily_cap: raw.daily_cap };
+            }
+        }
+        let jobs = resolve_jobs(self.job, timezone, &branches, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
-            jobs: Vec::new(),
+            jobs,
             settings: Settings {
                 language,
                 timezone,
                 report_max_chars,
                 faq_threshold,
                 branches,
-                points: settings::PointsSettings::default(),
+                points,
                 report_cadence: settings::default_report_cadence(),
             },
             data_dir: self.data_dir,
@@ -255,6 +323,66 @@ fn resolve_branch(b: RawBranch, key: &str) -> Result<BranchSettings, Vec<String>
     }
 }
 
+fn resolve_jobs(raw: Vec<RawJob>, default_tz: chrono_tz::Tz, branches: &[BranchSettings], problems: &mut Vec<String>) -> Vec<JobSpec> {
+    use zhibu_commands::jobs::JobKind;
+    let mut jobs: Vec<JobSpec> = Vec::new();
+    for (i, j) in raw.into_iter().enumerate() {
+        let key = if j.name.trim().is_empty() { format!("job[{i}]") } else { format!("job[{i}] `{}`", j.name) };
+        let before = problems.len();
+        if j.name.trim().is_empty() || j.name.contains(['/', '@', '\0']) {
+            problems.push(format!("{key}.name: give the job a name without `/` or `@`"));
+        }
+        if jobs.iter().any(|o| o.name == j.name) {
+            problems.push(format!("{key}.name: `{}` is used by two jobs", j.name));
+        }
+        let timezone = match j.timezone.as_deref().map(str::parse::<chrono_tz::Tz>) {
+            None => default_tz,
+            Some(Ok(tz)) => tz,
+            Some(Err(_)) => {
+                problems.push(format!("{key}.timezone: unknown timezone `{}`", j.timezone.unwrap_or_default()));
+                default_tz
+            }
+        };
+        let duration = |field: &str, value: Option<&str>, default: chrono::Duration, problems: &mut Vec<String>| match value {
+            None => default,
+            Some(v) => parse_duration(v).unwrap_or_else(|| {
+                problems.push(format!("{key}.{field}: `{v}` is not a duration (e.g. \"30m\", \"6h\", \"1d\")"));
+                default
+            }),
+        };
+        let catch_up = duration("catch_up", j.catch_up.as_deref(), DEFAULT_CATCH_UP, problems);
+        let close_after = duration("close_after", j.close_after.as_deref(), chrono::Duration::hours(2), problems);
+        let kind = match j.kind.as_str() {
+            "study" => JobKind::StudyPush,
+            "quiz" => {
+                if close_after <= chrono::Duration::zero() || close_after > chrono::Duration::days(1) {
+                    problems.push(format!("{key}.close_after: must be more than 0 and at most 1d"));
+                }
+                JobKind::Quiz { close_after }
+            }
+            "report_reminder" => JobKind::ReportReminder,
+            "digest" => JobKind::WeeklyDigest,
+            other => {
+                problems.push(format!("{key}.kind: unknown kind `{other}` (study, quiz, report_reminder or digest)"));
+                JobKind::StudyPush
+            }
+        };
+        let mut ids = Vec::new();
+        for b in &j.branches {
+            match branches.iter().find(|s| s.id.as_str() == b) {
+                Some(s) => ids.push(s.id.clone()),
+                None => problems.push(format!("{key}.branches: no branch `{b}`")),
+            }
+        }
+        match JobSpec::new(&j.name, &j.cron, timezone, kind, ids, catch_up) {
+            Ok(job) if problems.len() == before => jobs.push(job),
+            Ok(_) => {}
+            Err(e) => problems.push(format!("{key}.cron: {e}")),
+        }
+    }
+    jobs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +396,8 @@ mod tests {
         let text = include_str!("../zhibu.example.toml");
         let config = parse(text).unwrap();
         assert_eq!(config.settings.branches.len(), 1);
-        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes"] {
+        assert_eq!(config.jobs.len(), 4);
+        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap"] {
             assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
         }
     }
@@ -287,6 +416,22 @@ mod tests {
         assert!(text.contains("timezone: unknown timezone `Mars/Olympus`"), "{text}");
         assert!(text.contains("branch[0].default_role: unknown role `boss`"), "{text}");
         assert!(text.contains("branch[0].secretaries[0]"), "{text}");
+    }
+
+    #[test]
+    fn bad_jobs_are_reported_with_their_names() {
+        let text = parse(
+            "[[job]]\nname = \"morning\"\ncron = \"0 25 * * *\"\nkind = \"study\"\n\
+             [[job]]\nname = \"quiz\"\ncron = \"0 12 * * Tue\"\nkind = \"quiz\"\ntimezone = \"Asia/Peking\"\nclose_after = \"soon\"\n\
+             [[job]]\nname = \"x\"\ncron = \"0 9 * * Mon\"\nkind = \"party\"\nbranches = [\"nope\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("job[0] `morning`.cron: invalid cron expression `0 25 * * *`"), "{text}");
+        assert!(text.contains("job[1] `quiz`.timezone: unknown timezone `Asia/Peking`"), "{text}");
+        assert!(text.contains("job[1] `quiz`.close_after: `soon` is not a duration"), "{text}");
+        assert!(text.contains("job[2] `x`.kind: unknown kind `party`"), "{text}");
+        assert!(text.contains("job[2] `x`.branches: no branch `nope`"), "{text}");
     }
 
     #[test]

@@ -25,6 +25,18 @@ pub enum JobKind {
     WeeklyDigest,
 }
 
+impl std::fmt::Display for JobKind {
+    /// The name used in the config's `kind`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobKind::StudyPush => f.write_str("study"),
+            JobKind::Quiz { close_after } => write!(f, "quiz (answer after {}m)", close_after.num_minutes()),
+            JobKind::ReportReminder => f.write_str("report_reminder"),
+            JobKind::WeeklyDigest => f.write_str("digest"),
+        }
+    }
+}
+
 /// Where a user can be written to privately, as the adapters know it.
 pub trait Directory {
     fn direct_chat(&self, user: &UserId) -> Option<ChatId>;
@@ -239,5 +251,71 @@ impl Bot {
             }
         }
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use zhibu_chat::{ChatId, UserId};
+
+    use super::*;
+    use crate::testing::BotTester;
+
+    struct Dms(bool);
+    impl Directory for Dms {
+        fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
+            self.0.then(|| ChatId::parse(&format!("console:dm/{}", user.local())).unwrap())
+        }
+    }
+
+    #[test]
+    fn report_reminders_go_privately_where_possible_else_one_group_message() {
+        let t = BotTester::new();
+        t.set_role("alice", Role::Probationary);
+        t.set_role("bob", Role::Activist);
+        t.say("carol", "hi"); // a full member: no cadence
+        let now = t.bot.clock().now();
+        let plan = t.bot.plan_job(&JobKind::ReportReminder, &[], now, &Dms(true)).unwrap();
+        let to: Vec<&str> = plan.messages.iter().map(|m| m.chat.as_str()).collect();
+        assert_eq!(to, ["console:dm/alice", "console:dm/bob"]);
+        assert_eq!(plan.messages[0].text, "提醒：你本季度的思想汇报还没有提交。请私聊我发送 /思想汇报 加内容提交。");
+
+        let plan = t.bot.plan_job(&JobKind::ReportReminder, &[], now, &Dms(false)).unwrap();
+        assert_eq!(plan.messages.len(), 1);
+        assert_eq!(plan.messages[0].text, "提醒：以下同志本季度的思想汇报还没有提交：@alice、@bob。请私聊我发送 /思想汇报 提交。");
+        assert_eq!(plan.messages[0].mentions.len(), 2);
+
+        t.dm("alice", "/思想汇报 本季度汇报");
+        let plan = t.bot.plan_job(&JobKind::ReportReminder, &[], now + Duration::minutes(1), &Dms(true)).unwrap();
+        let to: Vec<&str> = plan.messages.iter().map(|m| m.chat.as_str()).collect();
+        assert_eq!(to, ["console:dm/bob"]);
+    }
+
+    #[test]
+    fn closing_a_quiz_posts_the_result_and_awards_the_right_answers() {
+        let t = BotTester::new();
+        if t.bot.quiz().questions().is_empty() {
+            return;
+        }
+        let now = t.bot.clock().now();
+        let plan = t.bot.plan_job(&JobKind::Quiz { close_after: Duration::hours(2) }, &[], now, &Dms(true)).unwrap();
+        assert!(plan.messages[0].text.starts_with("📝 每日一题："));
+        t.bot.store().commit_run("quiz", now, plan.messages, &plan.effects).unwrap();
+        let branch = t.bot.settings().branches[0].id.clone();
+        let open = t.bot.store().open_quiz(&branch).unwrap().unwrap();
+        let right = t.bot.quiz().get(&open.question).unwrap().answer_index().unwrap();
+        let wrong = (right + 1) % 2;
+        t.say("alice", &format!("/答 {}", crate::quiz::letter(right)));
+        t.say("bob", &format!("/答 {}", crate::quiz::letter(wrong)));
+        t.advance(Duration::hours(2));
+        let due = t.bot.due_one_offs(t.bot.clock().now()).unwrap();
+        assert_eq!(due.len(), 1);
+        let plan = t.bot.plan_one_off(&due[0], true).unwrap();
+        assert!(plan.messages[0].text.ends_with("本题共 2 人作答，1 人答对。"), "{}", plan.messages[0].text);
+        t.bot.store().commit_run(&due[0].name, due[0].due, plan.messages, &plan.effects).unwrap();
+        assert!(t.bot.due_one_offs(t.bot.clock().now()).unwrap().is_empty(), "closed");
+        assert!(t.say("alice", "/积分").starts_with("你的积分：今日 2"));
+        assert!(t.say("bob", "/积分").starts_with("你的积分：今日 0"));
     }
 }

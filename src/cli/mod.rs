@@ -2,6 +2,7 @@
 
 mod check_config;
 mod faq;
+mod job;
 mod member;
 mod run;
 mod stats;
@@ -45,6 +46,9 @@ enum Command {
     /// List members and set their roles.
     #[command(subcommand)]
     Member(member::MemberCommand),
+    /// List the scheduled jobs, or fire one now.
+    #[command(subcommand)]
+    Job(job::JobCommand),
     /// A branch's weekly statistics.
     Stats(stats::StatsArgs),
     /// Write every record as JSON lines (to stdout, or --output).
@@ -76,6 +80,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => check_config::check(cli.config.as_deref(), &env),
         Command::Faq(cmd) => faq::run(cmd, &env),
         Command::Member(cmd) => member::run(cmd, &env),
+        Command::Job(cmd) => job::run(cmd, &env),
         Command::Stats(args) => stats::run(args, &env),
         Command::Export(args) => transfer::export(args, &env),
         Command::Import(args) => transfer::import(args, &env),

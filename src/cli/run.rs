@@ -14,6 +14,25 @@ use zhibu::runtime;
 
 pub fn run(env: Env) -> anyhow::Result<ExitCode> {
     let bot = Arc::new(env.open_bot()?);
+    let adapters = adapters(&env, &bot);
+    if adapters.is_empty() {
+        return Err(UsageError("no adapter is enabled: enable [console] or configure another adapter".into()).into());
+    }
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    tokio.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let result = runtime::run(bot, adapters, env.config.jobs.clone(), shutdown).await;
+        signals.abort();
+        result
+    })?;
+    // stdin may still be held by a blocked read; don't wait for it.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The adapters the config enables.
+pub fn adapters(env: &Env, bot: &zhibu_commands::Bot) -> Vec<Arc<dyn Adapter>> {
     let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
     if env.config.console.enabled {
         let catalog = bot.catalog();
@@ -29,20 +48,7 @@ pub fn run(env: Env) -> anyhow::Result<ExitCode> {
             labels,
         })));
     }
-    if adapters.is_empty() {
-        return Err(UsageError("no adapter is enabled: enable [console] or configure another adapter".into()).into());
-    }
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    tokio.block_on(async move {
-        let shutdown = CancellationToken::new();
-        let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let result = runtime::run(bot, adapters, env.config.jobs.clone(), shutdown).await;
-        signals.abort();
-        result
-    })?;
-    // stdin may still be held by a blocked read; don't wait for it.
-    tokio.shutdown_timeout(std::time::Duration::from_millis(100));
-    Ok(ExitCode::SUCCESS)
+    adapters
 }
 
 async fn cancel_on_signal(token: CancellationToken) {

@@ -45,3 +45,22 @@ impl Command for PointsCommand {
         Ok(Reply::text(lines.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::testing::BotTester;
+
+    #[test]
+    fn points_today_this_week_total_and_the_board() {
+        let t = BotTester::new();
+        assert_eq!(t.say("alice", "/积分"), "你的积分：今日 0，本周 0，累计 0。");
+        t.say("alice", "/签到");
+        t.say("alice", "/学了");
+        t.say("bob", "/签到");
+        t.advance(Duration::days(7));
+        t.say("alice", "/签到");
+        assert_eq!(t.say("alice", "/points"), "你的积分：今日 1，本周 1，累计 4。\n支部积分榜：\n1. alice 4\n2. bob 1");
+    }
+}

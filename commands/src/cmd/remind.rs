@@ -47,3 +47,23 @@ impl Command for RemindCommand {
         Ok(Reply::text(ctx.t("remind.set", &[("id", &reminder.id), ("time", &ctx.local_time(at)), ("text", &reminder.text)])))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn reminders_are_stored_for_the_future_only() {
+        let t = BotTester::new();
+        assert_eq!(t.say("secretary", "/提醒 周五 18:00 主题党日"), "好的，提醒 #1 将于 2026-11-27 18:00 发出：主题党日");
+        let r = &t.bot.store().reminders().unwrap()[0];
+        assert_eq!(r.chats[0].as_str(), "console:group");
+        assert_eq!(t.dm("secretary", "/提醒 2026-01-01 09:00 太晚了"), "2026-01-01 09:00 已经过去了，请设置一个将来的时间。");
+        assert!(t.dm("secretary", "/提醒 改天 开会").starts_with("没看懂提醒时间。可以这样写："));
+        assert_eq!(t.dm("secretary", "/提醒 明天 9:00"), "用法：/提醒 <时间> <内容>");
+        assert_eq!(t.say("alice", "/提醒 明天 9:00 x"), "只有书记、支委可以使用 /提醒。");
+        // From a direct chat, the reminder goes to the branch's groups.
+        t.dm("secretary", "/提醒 明天 9:00 交党费");
+        assert_eq!(t.bot.store().reminders().unwrap()[1].chats[0].as_str(), "console:group");
+    }
+}

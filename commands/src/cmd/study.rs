@@ -76,3 +76,19 @@ impl Command for StudyDone {
         Ok(Reply::text(ctx.t("study.recorded", &[("title", &item.title), ("points", &gained)])))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::BotTester;
+
+    #[test]
+    fn read_and_record_todays_item_once() {
+        let t = BotTester::new();
+        let Some(first) = t.bot.study().items().iter().find(|i| i.date.is_none()) else { return };
+        let full = t.say("alice", "/学习");
+        assert!(full.starts_with(&format!("📖 {}\n\n", first.title)), "{full}");
+        assert!(full.ends_with("学完请发送 /学了 记录。"), "{full}");
+        assert_eq!(t.say("alice", "/学了"), format!("已记录：你学习了《{}》，积分 +2。", first.title));
+        assert_eq!(t.say("alice", "/done"), format!("你已经记录过学习《{}》了。", first.title));
+    }
+}

@@ -242,7 +242,7 @@ mod tests {
         let (_dir, store) = temp_store();
         let fire = "2026-11-25T00:00:00Z".parse().unwrap();
         let effect = Effect { tree: EffectTree::Study, key: b"k".to_vec(), value: Some(b"v".to_vec()) };
-        let entries = store.commit_run("study", fire, vec![msg("a"), msg("b")], &[effect.clone()]).unwrap().unwrap();
+        let entries = store.commit_run("study", fire, vec![msg("a"), msg("b")], std::slice::from_ref(&effect)).unwrap().unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].message.idempotency_key.as_deref(), Some("study@1795564800#1"));
         assert!(store.commit_run("study", fire, vec![msg("a")], &[effect]).unwrap().is_none());
