@@ -23,6 +23,8 @@ pub struct MemberWeek {
     pub checkin_days: u32,
     pub thought_reports: u32,
     pub study_notes: u32,
+    /// Study items recorded with `/学了`.
+    pub studies: u32,
 }
 
 /// A branch's week.
@@ -64,6 +66,12 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
     for r in store.reports_between(&branch.id, from, until)? {
         *reports.entry((r.author, r.kind)).or_default() += 1;
     }
+    let mut studies: BTreeMap<UserId, u32> = BTreeMap::new();
+    for (user, at) in store.study_records(&branch.id)? {
+        if at >= from && at < until {
+            *studies.entry(user).or_default() += 1;
+        }
+    }
     let mut members: Vec<MemberWeek> = store
         .members(&branch.id)?
         .into_iter()
@@ -71,6 +79,7 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
             checkin_days: checkins.get(&m.user).copied().unwrap_or(0),
             thought_reports: reports.get(&(m.user.clone(), ReportKind::Thought)).copied().unwrap_or(0),
             study_notes: reports.get(&(m.user.clone(), ReportKind::StudyNote)).copied().unwrap_or(0),
+            studies: studies.get(&m.user).copied().unwrap_or(0),
             name: m.name,
             user: m.user,
             role: m.role,
@@ -81,7 +90,7 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
     let possible = days_counted * members.len() as u32;
     let idle = members
         .iter()
-        .filter(|m| m.checkin_days == 0 && m.thought_reports == 0 && m.study_notes == 0)
+        .filter(|m| m.checkin_days == 0 && m.thought_reports == 0 && m.study_notes == 0 && m.studies == 0)
         .map(|m| m.name.clone())
         .collect();
     Ok(WeeklyStats {
@@ -125,8 +134,9 @@ impl WeeklyStats {
             catalog.get("stats.checkin_days").to_owned(),
             catalog.get("report.thought").to_owned(),
             catalog.get("report.study_note").to_owned(),
+            catalog.get("stats.studies").to_owned(),
         ];
-        let rows: Vec<[String; 4]> = self
+        let rows: Vec<[String; 5]> = self
             .members
             .iter()
             .map(|m| {
@@ -135,11 +145,12 @@ impl WeeklyStats {
                     format!("{}/{}", m.checkin_days, self.days_counted),
                     m.thought_reports.to_string(),
                     m.study_notes.to_string(),
+                    m.studies.to_string(),
                 ]
             })
             .collect();
         let widths: Vec<usize> =
-            (0..4).map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0)).collect();
+            (0..5).map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0)).collect();
         for row in std::iter::once(&header).chain(&rows) {
             let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
             lines.push(cells.join("  ").trim_end().to_owned());
@@ -172,10 +183,10 @@ impl WeeklyStats {
                 s.to_owned()
             }
         };
-        let mut out = String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes\n");
+        let mut out = String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes,studies\n");
         for m in &self.members {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{}\n",
                 self.week,
                 quote(&m.name),
                 quote(m.user.as_str()),
@@ -183,7 +194,8 @@ impl WeeklyStats {
                 m.checkin_days,
                 self.days_counted,
                 m.thought_reports,
-                m.study_notes
+                m.study_notes,
+                m.studies
             ));
         }
         out

@@ -20,6 +20,24 @@ pub enum Record {
     Report(Report),
     Faq(FaqEntry),
     FaqRules(FaqRules),
+    /// A record of the scheduler, study, quiz, points or reminders trees, or a counter, as
+    /// its raw key and value in hex: exact, whatever the record's shape.
+    Raw { tree: String, key: String, value: String },
+}
+
+/// Trees exported as raw records, and the `meta` counters that go with them.
+const RAW_TREES: [&str; 8] = ["study", "quiz", "reminders", "points", "job_state", "runs", "outbox", "meta"];
+const META_SKIPPED: [&[u8]; 3] = [b"schema_version", b"faq_seeded", b"faq_rules"];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 const FORMAT: &str = "zhibu-export";
@@ -49,6 +67,20 @@ pub struct ImportSummary {
 }
 
 impl Store {
+    fn raw_tree(&self, name: &str) -> Option<&sled::Tree> {
+        Some(match name {
+            "study" => &self.study,
+            "quiz" => &self.quiz,
+            "reminders" => &self.reminders,
+            "points" => &self.points,
+            "job_state" => &self.job_state,
+            "runs" => &self.runs,
+            "outbox" => &self.outbox,
+            "meta" => &self.meta,
+            _ => return None,
+        })
+    }
+
     /// Writes every record, one JSON object per line.
     pub fn export(&self, out: &mut dyn Write) -> Result<(), TransferError> {
         let mut line = |record: &Record| -> Result<(), TransferError> {
@@ -72,6 +104,16 @@ impl Store {
         let rules = self.faq_rules()?;
         if rules != FaqRules::default() {
             line(&Record::FaqRules(rules))?;
+        }
+        for name in RAW_TREES {
+            let tree = self.raw_tree(name).ok_or_else(|| StoreError::Decode { tree: "export", detail: name.into() })?;
+            for kv in tree.iter() {
+                let (k, v) = kv.map_err(StoreError::from)?;
+                if name == "meta" && META_SKIPPED.contains(&k.as_ref()) {
+                    continue;
+                }
+                line(&Record::Raw { tree: name.into(), key: hex(&k), value: hex(&v) })?;
+            }
         }
         Ok(())
     }
@@ -98,6 +140,13 @@ impl Store {
                 _ if !header => return Err(TransferError::NoHeader),
                 Record::Header { .. } => {
                     return Err(TransferError::BadLine { line: i + 1, detail: "a second header".into() })
+                }
+                Record::Raw { tree, key, value } => {
+                    let ok = RAW_TREES.contains(&tree.as_str()) && unhex(key).is_some() && unhex(value).is_some();
+                    if !ok {
+                        return Err(TransferError::BadLine { line: i + 1, detail: format!("bad raw record for tree `{tree}`") });
+                    }
+                    records.push(record);
                 }
                 Record::Faq(entry) => {
                     if let Some(problem) = entry.problems().into_iter().next() {
@@ -135,6 +184,11 @@ impl Store {
                 }
                 Record::Faq(f) => faq.push(f.clone()),
                 Record::FaqRules(r) => rules = Some(r.clone()),
+                Record::Raw { tree, key, value } => {
+                    if let (Some(t), Some(k), Some(v)) = (self.raw_tree(tree), unhex(key), unhex(value)) {
+                        t.insert(k, v).map_err(StoreError::from)?;
+                    }
+                }
             }
         }
         summary.faq = faq.len();
@@ -164,6 +218,8 @@ mod tests {
         store.insert_checkin(&CheckIn { branch: branch.clone(), user: alice.clone(), date: "2026-11-25".parse().unwrap(), at, note: Some("早\n安".into()) }).unwrap();
         store.add_report(&branch, &alice, ReportKind::Thought, at, "汇报\u{0}正文").unwrap();
         store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]] })).unwrap();
+        store.award_points(&branch, &alice, "2026-11-25".parse().unwrap(), "study", 2, 6).unwrap();
+        store.add_reminder(&branch, vec![], &alice, at, "提醒").unwrap();
         let mut first = Vec::new();
         store.export(&mut first).unwrap();
 
