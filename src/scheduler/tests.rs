@@ -32,6 +32,10 @@ struct RecorderState {
     resent: usize,
     sends: usize,
     crash_after_send: Option<usize>,
+    /// Sends to this chat fail: transiently this many times, or for good when `None`.
+    failing: Option<(ChatId, Option<usize>)>,
+    /// When each delivered message arrived (simulated time).
+    arrived: Vec<(String, tokio::time::Instant)>,
 }
 
 impl Recorder {
@@ -58,7 +62,20 @@ impl Adapter for Recorder {
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
         let crash = {
             let mut s = self.state.lock().unwrap();
+            if let Some((chat, left)) = &mut s.failing {
+                if *chat == message.chat {
+                    match left {
+                        None => return Err(SendError::Permanent("the bot was removed from the group".into())),
+                        Some(0) => {}
+                        Some(n) => {
+                            *n -= 1;
+                            return Err(SendError::Transient("timeout".into()));
+                        }
+                    }
+                }
+            }
             s.sends += 1;
+            s.arrived.push((message.chat.to_string(), tokio::time::Instant::now()));
             let key = message.idempotency_key.clone().expect("scheduled messages carry an idempotency key");
             if s.keys.insert(key) {
                 s.delivered.push(message.clone());
@@ -271,4 +288,34 @@ async fn a_missed_fire_is_caught_up_once_inside_the_window_and_skipped_outside()
     task.await.unwrap().unwrap();
     let runs: Vec<i64> = world.delivered_by_run().keys().map(|(_, fire)| *fire).collect();
     assert_eq!(runs, vec![t("2026-11-02T08:00:00+08:00").timestamp(), t("2026-11-06T08:00:00+08:00").timestamp()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_group_neither_blocks_others_nor_loses_order_and_failures_are_reported() {
+    let world = World::new("2026-11-03T07:59:00+08:00");
+    let group_a = ChatId::parse("test:group-a").unwrap();
+    world.recorder.state.lock().unwrap().failing = Some((group_a.clone(), Some(3)));
+    // Study at 08:00 and a reminder at 08:00:30 go to group a, in that order.
+    world.bot.store().add_reminder(&BranchId::new("a").unwrap(), vec![group_a.clone()], &UserId::parse("test:sec-a").unwrap(), t("2026-11-03T08:00:30+08:00"), "开会").unwrap();
+    let (task, stop) = world.start(vec![jobs().remove(0)]);
+    sleep_until(&world, t("2026-11-03T08:10:00+08:00")).await;
+    let arrived = world.recorder.state.lock().unwrap().arrived.clone();
+    let first_b = arrived.iter().find(|(c, _)| c == "test:group-b").unwrap().1;
+    let first_a = arrived.iter().find(|(c, _)| c == "test:group-a").unwrap().1;
+    assert!(first_b < first_a, "group b did not wait for group a's retries");
+    let texts: Vec<String> = world.recorder.delivered().iter().filter(|m| m.chat == group_a).map(|m| m.text.clone()).collect();
+    assert!(texts.len() == 2 && texts[0].starts_with("📖") && texts[1].starts_with("⏰"), "in order after retries: {texts:?}");
+    let state = world.bot.store().job_state("daily-study").unwrap().unwrap();
+    assert_eq!(state.outcome, Outcome::Sent { messages: 2 });
+
+    // The next day group a is gone for good: reported, group b still served.
+    world.recorder.state.lock().unwrap().failing = Some((group_a.clone(), None));
+    sleep_until(&world, t("2026-11-04T08:10:00+08:00")).await;
+    let state = world.bot.store().job_state("daily-study").unwrap().unwrap();
+    assert_eq!(
+        state.outcome,
+        Outcome::Failed { failed: 1, messages: 2, error: "permanent failure: the bot was removed from the group".into() }
+    );
+    stop.cancel();
+    task.await.unwrap().unwrap();
 }
