@@ -89,6 +89,9 @@ fn parse_duration(s: &str) -> Option<chrono::Duration> {
 struct RawReports {
     /// Longest report accepted, in characters (default 20000).
     max_chars: Option<usize>,
+    /// Role → how often its thought report is due (monthly, quarterly, half-yearly, yearly);
+    /// default probationary and activist quarterly.
+    cadence: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -259,6 +262,17 @@ impl RawConfig {
                 *slot = settings::ActivityPoints { value: raw.value, daily_cap: raw.daily_cap };
             }
         }
+        let mut report_cadence = settings::default_report_cadence();
+        if let Some(raw) = &self.reports.cadence {
+            report_cadence.clear();
+            for (role, cadence) in raw {
+                match (role.parse::<Role>(), settings::Cadence::parse(cadence)) {
+                    (Ok(role), Some(cadence)) => report_cadence.push((role, cadence)),
+                    (Err(e), _) => problems.push(format!("reports.cadence.{role}: {e}")),
+                    (_, None) => problems.push(format!("reports.cadence.{role}: `{cadence}` is not monthly, quarterly, half-yearly or yearly")),
+                }
+            }
+        }
         let jobs = resolve_jobs(self.job, timezone, &branches, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
@@ -272,7 +286,7 @@ impl RawConfig {
                 faq_threshold,
                 branches,
                 points,
-                report_cadence: settings::default_report_cadence(),
+                report_cadence,
             },
             data_dir: self.data_dir,
             console,
@@ -397,7 +411,7 @@ mod tests {
         let config = parse(text).unwrap();
         assert_eq!(config.settings.branches.len(), 1);
         assert_eq!(config.jobs.len(), 4);
-        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap"] {
+        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence"] {
             assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
         }
     }
@@ -416,6 +430,11 @@ mod tests {
         assert!(text.contains("timezone: unknown timezone `Mars/Olympus`"), "{text}");
         assert!(text.contains("branch[0].default_role: unknown role `boss`"), "{text}");
         assert!(text.contains("branch[0].secretaries[0]"), "{text}");
+        let text = parse("[reports]\ncadence = { candidate = \"weekly\", boss = \"monthly\" }\n").unwrap_err().to_string();
+        assert!(text.contains("reports.cadence.candidate: `weekly` is not monthly"), "{text}");
+        assert!(text.contains("reports.cadence.boss: unknown role `boss`"), "{text}");
+        let ok = parse("[reports]\ncadence = { candidate = \"monthly\" }\n").unwrap();
+        assert_eq!(ok.settings.report_cadence, vec![(Role::Candidate, settings::Cadence::Monthly)]);
     }
 
     #[test]
