@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::Outgoing;
 
 use super::{decode, encode, keys, scan, Store, StoreError};
@@ -104,7 +104,7 @@ impl Store {
             if runs.get(&key)?.is_some() {
                 return Ok(None);
             }
-            let mut seq = meta.get(OUTBOX_SEQ)?.and_then(|v| v.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
+            let mut seq = super::counter(meta.get(OUTBOX_SEQ)?);
             let mut entries = Vec::with_capacity(messages.len());
             for (i, message) in messages.iter().enumerate() {
                 seq += 1;
@@ -132,10 +132,7 @@ impl Store {
             job_state.insert(job.as_bytes(), encode(&state).map_err(abort)?)?;
             Ok(Some(entries))
         });
-        let entries = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let entries = result.map_err(super::tx_error)?;
         self.flush()?;
         Ok(entries)
     }

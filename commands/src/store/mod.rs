@@ -202,6 +202,19 @@ fn classify_open_error(path: PathBuf, e: sled::Error) -> StoreError {
     }
 }
 
+/// The error of a transaction whose closure aborts with a [`StoreError`].
+fn tx_error(e: sled::transaction::TransactionError<StoreError>) -> StoreError {
+    match e {
+        sled::transaction::TransactionError::Abort(e) => e,
+        sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+    }
+}
+
+/// A big-endian u64 counter value; 0 when absent or malformed.
+fn counter(raw: Option<sled::IVec>) -> u64 {
+    raw.and_then(|v| v.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+}
+
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     Ok(serde_json::to_vec(value)?)
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::{ChatId, UserId};
 
 use super::{encode, keys, scan, Effect, EffectTree, Store, StoreError};
@@ -26,16 +26,13 @@ impl Store {
     /// Stores a new reminder under the next id, durably.
     pub fn add_reminder(&self, branch: &BranchId, chats: Vec<ChatId>, author: &UserId, at: DateTime<Utc>, text: &str) -> Result<Reminder, StoreError> {
         let result = (&self.meta, &self.reminders).transaction(|(meta, reminders)| {
-            let id = meta.get(REMINDER_SEQ)?.and_then(|v| v.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0) + 1;
+            let id = super::counter(meta.get(REMINDER_SEQ)?) + 1;
             let reminder = Reminder { id, branch: branch.clone(), chats: chats.clone(), author: author.clone(), at, text: text.to_owned() };
             meta.insert(REMINDER_SEQ, &keys::id(id))?;
             reminders.insert(&keys::id(id), encode(&reminder).map_err(ConflictableTransactionError::Abort)?)?;
             Ok(reminder)
         });
-        let reminder = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let reminder = result.map_err(super::tx_error)?;
         self.flush()?;
         Ok(reminder)
     }

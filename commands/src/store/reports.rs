@@ -4,7 +4,7 @@
 //! transaction.
 
 use chrono::{DateTime, Utc};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::UserId;
 
 use super::{decode, encode, keys, Store, StoreError};
@@ -37,7 +37,7 @@ impl Store {
     ) -> Result<Report, StoreError> {
         let trees = (&self.meta, &self.reports, &self.report_time, &self.report_author);
         let result = trees.transaction(|(meta, reports, by_time, by_author)| {
-            let last = meta.get(REPORT_SEQ)?.and_then(|raw| raw.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
+            let last = super::counter(meta.get(REPORT_SEQ)?);
             let report = Report { id: last + 1, branch: branch.clone(), author: author.clone(), kind, at, text: text.to_owned() };
             let value = encode(&report).map_err(ConflictableTransactionError::Abort)?;
             meta.insert(REPORT_SEQ, &keys::id(report.id))?;
@@ -46,10 +46,7 @@ impl Store {
             by_author.insert(author_key(&report), &[])?;
             Ok(report)
         });
-        let report = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let report = result.map_err(super::tx_error)?;
         self.flush()?;
         Ok(report)
     }
@@ -85,7 +82,7 @@ impl Store {
 
     /// The highest report id handed out so far.
     pub(crate) fn report_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.meta.get(REPORT_SEQ)?.and_then(|raw| raw.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0))
+        Ok(super::counter(self.meta.get(REPORT_SEQ)?))
     }
 
     /// Puts back a report exactly as exported (id included), with its index entries.
