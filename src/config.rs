@@ -32,8 +32,49 @@ struct RawConfig {
     console: RawConsole,
     #[serde(default)]
     points: RawPoints,
+    matrix: Option<RawMatrix>,
     #[serde(default)]
     job: Vec<RawJob>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatrix {
+    /// The homeserver's URL.
+    homeserver: String,
+    /// The bot's user id (`@zhibu:example.org`).
+    user: String,
+    /// The password, or `env:NAME` to read it from an environment variable.
+    password: Option<String>,
+    /// An access token instead of a password, or `env:NAME`.
+    access_token: Option<String>,
+    /// Default `ZHIBU`.
+    device_id: Option<String>,
+    #[serde(default)]
+    allowed_inviters: Vec<String>,
+    #[serde(default)]
+    allowed_rooms: Vec<String>,
+}
+
+/// Settings of the Matrix adapter, before the data dir is known.
+#[derive(Debug, Clone)]
+pub struct MatrixSettings {
+    pub homeserver: String,
+    pub user: String,
+    pub password: Option<String>,
+    pub access_token: Option<String>,
+    pub device_id: String,
+    pub allowed_inviters: Vec<String>,
+    pub allowed_rooms: Vec<String>,
+}
+
+/// A secret as written, or `env:NAME` read from the environment (so it stays out of the file).
+fn secret(key: &str, value: Option<String>, problems: &mut Vec<String>) -> Option<String> {
+    let value = value?;
+    match value.strip_prefix("env:") {
+        Some(name) => std::env::var(name).map_err(|_| problems.push(format!("{key}: environment variable {name} is not set"))).ok(),
+        None => Some(value),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +180,7 @@ pub struct ConsoleSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub settings: Settings,
+    pub matrix: Option<MatrixSettings>,
     pub jobs: Vec<crate::scheduler::JobSpec>,
     pub data_dir: Option<PathBuf>,
     pub console: ConsoleSettings,
@@ -160,6 +202,7 @@ impl Config {
     pub fn demo() -> Self {
         Config {
             settings: Settings::demo(),
+            matrix: None,
             jobs: Vec::new(),
             data_dir: None,
             console: ConsoleSettings {
@@ -239,7 +282,8 @@ impl RawConfig {
             branches = demo.settings.branches;
         }
         let console = ConsoleSettings {
-            enabled: self.console.enabled.unwrap_or(true),
+            // The console is the default adapter: on unless another one is configured.
+            enabled: self.console.enabled.unwrap_or(self.matrix.is_none()),
             initial_speaker: self.console.initial_speaker.unwrap_or(demo.console.initial_speaker),
             max_line_bytes: self.console.max_line_bytes.unwrap_or(demo.console.max_line_bytes),
         };
@@ -274,10 +318,28 @@ impl RawConfig {
             }
         }
         let jobs = resolve_jobs(self.job, timezone, &branches, &mut problems);
+        let matrix = self.matrix.map(|m| {
+            if m.password.is_none() && m.access_token.is_none() {
+                problems.push("matrix: give password or access_token".into());
+            }
+            if !m.homeserver.starts_with("http://") && !m.homeserver.starts_with("https://") {
+                problems.push(format!("matrix.homeserver: `{}` is not an http(s) URL", m.homeserver));
+            }
+            MatrixSettings {
+                password: secret("matrix.password", m.password, &mut problems),
+                access_token: secret("matrix.access_token", m.access_token, &mut problems),
+                homeserver: m.homeserver,
+                user: m.user,
+                device_id: m.device_id.unwrap_or_else(|| "ZHIBU".into()),
+                allowed_inviters: m.allowed_inviters,
+                allowed_rooms: m.allowed_rooms,
+            }
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            matrix,
             jobs,
             settings: Settings {
                 language,

@@ -48,6 +48,19 @@ pub fn adapters(env: &Env, bot: &zhibu_commands::Bot) -> Vec<Arc<dyn Adapter>> {
             labels,
         })));
     }
+    if let Some(m) = &env.config.matrix {
+        adapters.push(Arc::new(zhibu_matrix::MatrixAdapter::new(zhibu_matrix::MatrixConfig {
+            homeserver: m.homeserver.clone(),
+            user: m.user.clone(),
+            password: m.password.clone(),
+            access_token: m.access_token.clone(),
+            device_id: m.device_id.clone(),
+            store_dir: env.data_dir.join("matrix"),
+            allowed_inviters: m.allowed_inviters.clone(),
+            allowed_rooms: m.allowed_rooms.clone(),
+            sync_timeout: std::time::Duration::from_secs(30),
+        })));
+    }
     adapters
 }
 
