@@ -80,32 +80,7 @@ impl Adapter for MatrixAdapter {
         let _ = self.client.set(client.clone());
         let own: OwnedUserId = client.user_id().map(ToOwned::to_owned).ok_or_else(|| AdapterError::Protocol("no user id after login".into()))?;
 
-        // With no sync token yet (the first start), history from before the bot joined is not
-        // replayed: sync once before listening. With a token, what came while the bot was down is
-        // exactly what the next sync returns, and it is handled once.
-        let mut token = token;
-        if token.is_none() {
-            let response = sync_with_retry(&client, SyncSettings::default(), &shutdown).await?;
-            session::save_token(&self.config.store_dir, &response)?;
-            token = Some(response);
-        }
-
-        let sink_for_messages = sink.clone();
-        let own_for_messages = own.clone();
-        client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
-            let sink = sink_for_messages.clone();
-            let own = own_for_messages.clone();
-            async move {
-                if event.sender == own {
-                    return;
-                }
-                if let Some(incoming) = convert::incoming(&event, &room).await {
-                    if sink.deliver(zhibu_chat::Event::Message(incoming)).await.is_err() {
-                        tracing::debug!("runtime closed; message dropped");
-                    }
-                }
-            }
-        });
+        // Invites are pending state, not history: handle them from the first sync on.
         let policy = Arc::new((self.config.allowed_inviters.clone(), self.config.allowed_rooms.clone()));
         let open = self.config.allowed_inviters.is_empty() && self.config.allowed_rooms.is_empty();
         client.add_event_handler(move |event: StrippedRoomMemberEvent, room: Room, client: Client| {
@@ -141,6 +116,32 @@ impl Adapter for MatrixAdapter {
             }
         });
 
+        // With no sync token yet (the first start), history from before the bot joined is not
+        // replayed: sync once before listening. With a token, what came while the bot was down is
+        // exactly what the next sync returns, and it is handled once.
+        let mut token = token;
+        if token.is_none() {
+            let response = sync_with_retry(&client, SyncSettings::default(), &shutdown).await?;
+            session::save_token(&self.config.store_dir, &response)?;
+            token = Some(response);
+        }
+
+        let sink_for_messages = sink.clone();
+        let own_for_messages = own.clone();
+        client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
+            let sink = sink_for_messages.clone();
+            let own = own_for_messages.clone();
+            async move {
+                if event.sender == own {
+                    return;
+                }
+                if let Some(incoming) = convert::incoming(&event, &room).await {
+                    if sink.deliver(zhibu_chat::Event::Message(incoming)).await.is_err() {
+                        tracing::debug!("runtime closed; message dropped");
+                    }
+                }
+            }
+        });
         let mut settings = SyncSettings::default().timeout(self.config.sync_timeout);
         if let Some(t) = token {
             settings = settings.token(t);
