@@ -21,6 +21,11 @@ use zhibu_commands::Bot;
 use crate::delivery::{send_with_retry, Adapters};
 use crate::scheduler::{JobSpec, Scheduler};
 
+/// An adapter could not start (a wrong password, say): the bot stops with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
 /// Chats are spread over this many queues; each handles its events one at a time, in order.
 const SHARDS: usize = 8;
 /// How many recent message ids are remembered to drop duplicates.
@@ -72,13 +77,19 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         let token = shutdown.clone();
         adapter_tasks.push(tokio::spawn(async move {
             let platform = adapter.platform().clone();
-            match adapter.run(sink, token.child_token()).await {
-                Ok(()) => tracing::info!(%platform, "adapter stopped"),
-                Err(e) => tracing::error!(%platform, error = %e, "adapter failed"),
-            }
+            let result = adapter.run(sink, token.child_token()).await;
             if adapter.ends_session() {
                 token.cancel();
             }
+            match result {
+                Ok(()) => tracing::info!(%platform, "adapter stopped"),
+                Err(zhibu_chat::AdapterError::Startup(message)) => {
+                    token.cancel();
+                    return Some(message);
+                }
+                Err(e) => tracing::error!(%platform, error = %e, "adapter failed"),
+            }
+            None
         }));
     }
     // Only the adapters hold senders now: when they have all stopped, the channel closes.
@@ -106,8 +117,11 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
             tracing::error!("a chat queue stopped unexpectedly");
         }
     }
+    let mut startup_failure = None;
     for task in adapter_tasks {
-        let _ = task.await;
+        if let Ok(Some(message)) = task.await {
+            startup_failure = Some(message);
+        }
     }
     match scheduler_task.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
@@ -120,7 +134,10 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     }
     let store = bot.store().clone();
     tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store at shutdown")?;
-    Ok(())
+    match startup_failure {
+        Some(message) => Err(StartupError(message).into()),
+        None => Ok(()),
+    }
 }
 
 fn shard_of(event: &Event) -> usize {

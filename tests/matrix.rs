@@ -1,5 +1,6 @@
 //! End-to-end on Matrix: a real Synapse (installed from PyPI by scripts/synapse), the real
 //! `zhibu` binary, and members acting through a matrix-sdk client.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -154,4 +155,78 @@ async fn members_check_in_ask_and_report_over_matrix() {
     bot.wait().unwrap();
     let log = std::fs::read_to_string(z.path("bot.log")).unwrap();
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_sent_while_the_bot_was_down_is_handled_once_after_restart() {
+    let hs = Synapse::start();
+    let z = Zhibu::new();
+    let alice = Member::login(&hs, "alice", "alicepass").await;
+    let mut request = CreateRoom::new();
+    request.invite = vec!["@bot:localhost".try_into().unwrap(), "@secretary:localhost".try_into().unwrap()];
+    let room = alice.client.create_room(request).await.unwrap().room_id().to_owned();
+    let mut bot = start_bot(&z, &hs, &room, "");
+    alice.wait_for_join(&room, "@bot:localhost").await;
+    alice.say(&room, "/问 入党介绍人要几个").await;
+    alice.hear(&room, "入党介绍人").await;
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+
+    alice.say(&room, "/签到 离线时发的").await;
+    let session = std::fs::read_to_string(z.path("zhibu-data/matrix/session.json")).unwrap();
+    let mut bot = start_bot(&z, &hs, &room, "");
+    alice.hear(&room, "签到成功").await;
+    // A few more seconds of sync: no second reply to the same message.
+    for _ in 0..6 {
+        alice.client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.unwrap();
+    }
+    let replies = alice.heard.lock().unwrap().iter().filter(|(_, t)| t.contains("签到")).count();
+    assert_eq!(replies, 1, "{:?}", alice.heard.lock().unwrap());
+    // Same device after the restart: the session was restored, not a new login.
+    assert_eq!(std::fs::read_to_string(z.path("zhibu-data/matrix/session.json")).unwrap(), session);
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_from_strangers_are_refused() {
+    let hs = Synapse::start();
+    let z = Zhibu::new();
+    let alice = Member::login(&hs, "alice", "alicepass").await;
+    let mallory = Member::login(&hs, "mallory", "mallorypass").await;
+    let mut request = CreateRoom::new();
+    request.invite = vec!["@bot:localhost".try_into().unwrap()];
+    let room = alice.client.create_room(request).await.unwrap().room_id().to_owned();
+    let mut request = CreateRoom::new();
+    request.invite = vec!["@bot:localhost".try_into().unwrap()];
+    let strange = mallory.client.create_room(request).await.unwrap().room_id().to_owned();
+    let mut bot = start_bot(&z, &hs, &room, "allowed_inviters = [\"@alice:localhost\"]");
+    alice.wait_for_join(&room, "@bot:localhost").await;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        mallory.client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.unwrap();
+        let bot_id: OwnedUserId = "@bot:localhost".try_into().unwrap();
+        let member = mallory.client.get_room(&strange).unwrap().get_member_no_sync(&bot_id).await.unwrap();
+        if member.is_some_and(|m| m.membership() == &matrix_sdk::ruma::events::room::member::MembershipState::Leave) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the bot did not refuse mallory's invite");
+    }
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+    let log = std::fs::read_to_string(z.path("bot.log")).unwrap();
+    assert!(log.contains("invite refused"), "{log}");
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_startup_error() {
+    let hs = Synapse::start();
+    let z = Zhibu::new();
+    let config = z.write(
+        "bad.toml",
+        format!("[matrix]\nhomeserver = \"{}\"\nuser = \"@bot:localhost\"\npassword = \"wrong\"\n", hs.url()).as_bytes(),
+    );
+    let run = z.run(&["--config", path_str(&config), "run"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("login to {} as @bot:localhost failed", hs.url())), "{}", run.stderr);
 }

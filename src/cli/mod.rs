@@ -138,7 +138,7 @@ pub fn describe(e: &anyhow::Error) -> String {
 }
 
 pub fn exit_code(e: &anyhow::Error) -> ExitCode {
-    let usage = e.chain().any(|c| c.is::<UsageError>() || c.is::<ConfigError>());
+    let usage = e.chain().any(|c| c.is::<UsageError>() || c.is::<ConfigError>() || c.is::<zhibu::runtime::StartupError>());
     ExitCode::from(if usage { 2 } else { 1 })
 }
 

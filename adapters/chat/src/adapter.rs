@@ -18,6 +18,10 @@ pub enum AdapterError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Protocol(String),
+    /// The adapter cannot start with its settings (wrong password, unusable server): retrying
+    /// will not help, so the bot stops with this message instead of looping.
+    #[error("{0}")]
+    Startup(String),
 }
 
 /// Sending one message failed. The adapter says whether trying again may help; the retry policy

@@ -16,6 +16,10 @@ fn protocol(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Protocol(e.to_string())
 }
 
+fn startup(e: impl std::fmt::Display) -> AdapterError {
+    AdapterError::Startup(e.to_string())
+}
+
 /// Connects, restoring the saved session or logging in; returns the client and the last sync
 /// token (none after a fresh login).
 pub async fn connect(config: &MatrixConfig) -> Result<(Client, Option<String>), AdapterError> {
@@ -38,22 +42,22 @@ pub async fn connect(config: &MatrixConfig) -> Result<(Client, Option<String>), 
         let user_id = if who.starts_with('@') { who.clone() } else { format!("@{who}:{}", host_of(&config.homeserver)) };
         let session = MatrixSession {
             meta: SessionMeta {
-                user_id: user_id.as_str().try_into().map_err(|e| protocol(format!("matrix.user `{who}`: {e}")))?,
+                user_id: user_id.as_str().try_into().map_err(|e| startup(format!("matrix.user `{who}`: {e}")))?,
                 device_id: config.device_id.as_str().into(),
             },
             tokens: SessionTokens { access_token: access_token.clone(), refresh_token: None },
         };
         client.restore_session(session).await.map_err(|e| protocol(format!("using the access token for {who} on {} failed: {e}", config.homeserver)))?;
-        client.whoami().await.map_err(|e| protocol(format!("the access token for {who} is not accepted by {}: {e}", config.homeserver)))?;
+        client.whoami().await.map_err(|e| startup(format!("the access token for {who} is not accepted by {}: {e}", config.homeserver)))?;
     } else {
-        let password = config.password.as_deref().ok_or_else(|| protocol("matrix: give a password or an access_token"))?;
+        let password = config.password.as_deref().ok_or_else(|| startup("matrix: give a password or an access_token"))?;
         client
             .matrix_auth()
             .login_username(who, password)
             .device_id(&config.device_id)
             .initial_device_display_name("zhibu")
             .await
-            .map_err(|e| protocol(format!("login to {} as {who} failed: {e}", config.homeserver)))?;
+            .map_err(|e| startup(format!("login to {} as {who} failed: {e}", config.homeserver)))?;
     }
     if let Some(session) = client.matrix_auth().session() {
         write_atomic(&dir.join(SESSION_FILE), &serde_json::to_string(&session).map_err(protocol)?)?;
