@@ -3,7 +3,6 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::{path_str, Zhibu};
 
@@ -35,18 +34,20 @@ fn a_data_dir_from_a_newer_version_is_refused() {
 
 #[test]
 fn a_data_dir_in_use_is_reported() {
+    use std::io::{BufRead, BufReader, Write};
     let z = Zhibu::new();
-    let mut first = z.command(&["run"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    // Wait until the first bot holds the store.
-    let mut run = z.run(&["member", "list"]);
-    for _ in 0..100 {
-        if run.stderr.contains("in use") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        run = z.run(&["member", "list"]);
-    }
-    first.kill().unwrap();
+    let mut first = z.command(&["run"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    // Wait until the first bot answers, so it surely holds the store before the second process
+    // starts (otherwise the second one could win the lock and the first one would be refused).
+    let mut stdin = first.stdin.take().unwrap();
+    stdin.write_all("/帮助\n".as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = BufReader::new(first.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("bot> "), "the first bot did not start: {line:?}");
+    let run = z.run(&["member", "list"]);
+    drop(stdin);
     first.wait().unwrap();
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("is in use by another zhibu process"), "{}", run.stderr);
