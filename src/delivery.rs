@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use zhibu_chat::{Adapter, ChatId, Outgoing, Platform, SendError, UserId};
+use zhibu_chat::{Adapter, ChatId, MessageId, Outgoing, Platform, SendError, UserId};
 use zhibu_commands::jobs::Directory;
 
 /// The adapters by platform.
@@ -40,31 +40,32 @@ pub enum DeliveryError {
     Cancelled,
 }
 
-/// Sends `message`, retrying transient failures after each delay in `backoff`. Gives up early
-/// (leaving the message unsent) when `shutdown` is cancelled during a wait.
+/// Sends `message`, retrying transient failures after each delay in `backoff` (or after the
+/// platform's own `retry after`, when it is longer). Gives up early (leaving the message unsent)
+/// when `shutdown` is cancelled during a wait. Returns the platform's id for the message.
 pub async fn send_with_retry(
     adapters: &Adapters,
     message: &Outgoing,
     backoff: &[Duration],
     shutdown: &CancellationToken,
-) -> Result<(), DeliveryError> {
+) -> Result<Option<MessageId>, DeliveryError> {
     let platform = message.chat.platform();
     let adapter = adapters.get(&platform).ok_or_else(|| DeliveryError::NoAdapter(platform.clone()))?;
     let mut delays = backoff.iter();
     loop {
-        match adapter.send(message).await {
-            Ok(_) => return Ok(()),
-            Err(SendError::Transient(e)) => match delays.next() {
-                Some(delay) => {
-                    tracing::warn!(chat = %message.chat, error = %e, "send failed; retrying in {delay:?}");
-                    tokio::select! {
-                        () = tokio::time::sleep(*delay) => {}
-                        () = shutdown.cancelled() => return Err(DeliveryError::Cancelled),
-                    }
-                }
-                None => return Err(DeliveryError::Failed(SendError::Transient(e))),
-            },
+        let (error, asked) = match adapter.send(message).await {
+            Ok(id) => return Ok(id),
+            Err(SendError::Transient(e)) => (SendError::Transient(e), Duration::ZERO),
+            Err(SendError::RateLimited { retry_after }) => (SendError::RateLimited { retry_after }, retry_after),
             Err(e) => return Err(DeliveryError::Failed(e)),
+        };
+        let Some(delay) = delays.next().map(|d| (*d).max(asked)) else {
+            return Err(DeliveryError::Failed(error));
+        };
+        tracing::warn!(chat = %message.chat, error = %error, "send failed; retrying in {delay:?}");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.cancelled() => return Err(DeliveryError::Cancelled),
         }
     }
 }

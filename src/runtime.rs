@@ -103,12 +103,18 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     }
     tracker.close();
 
+    let pruning = bot.store().clone();
+    match tokio::task::spawn_blocking(move || pruning.prune_handled(chrono::Utc::now() - chrono::Duration::days(HANDLED_RETENTION_DAYS))).await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "pruning old handled-event ids failed"),
+        Err(e) => tracing::warn!(error = %e, "pruning old handled-event ids failed"),
+        Ok(Ok(_)) => {}
+    }
     let mut dedup = Dedup::new();
     // Events keep flowing until every adapter has stopped and its queue is empty.
     while let Some(envelope) = rx.recv().await {
-        if let Event::Message(m) = &envelope.event {
-            if !dedup.first_time(&m.id) {
-                tracing::debug!(id = %m.id, "duplicate message dropped");
+        if let Some(id) = envelope.event.id() {
+            if !dedup.first_time(id) {
+                tracing::debug!(%id, "duplicate event dropped");
                 continue;
             }
         }
@@ -149,7 +155,7 @@ fn shard_of(event: &Event) -> usize {
 async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiver<Envelope>, shutdown: CancellationToken) {
     while let Some(Envelope { event, done }) = queue.recv().await {
         let bot = bot.clone();
-        let replies = match tokio::task::spawn_blocking(move || bot.handle(&event)).await {
+        let replies = match tokio::task::spawn_blocking(move || handle_once(&bot, &event)).await {
             Ok(replies) => replies,
             Err(e) => {
                 tracing::error!(error = %e, "handling an event panicked");
@@ -164,6 +170,33 @@ async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiv
         drop(done);
     }
 }
+
+/// Handles an event unless the store says it was handled before (the platform delivered it
+/// again after a restart), then records it as handled. A crash between the two handles it again
+/// on redelivery; the commands are written so that this is harmless (one check-in a day).
+fn handle_once(bot: &Bot, event: &Event) -> Vec<zhibu_chat::Outgoing> {
+    let store = bot.store();
+    if let Some(id) = event.id() {
+        match store.was_handled(id) {
+            Ok(true) => {
+                tracing::info!(%id, "event handled before a restart; dropped");
+                return Vec::new();
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(%id, error = %e, "cannot check whether the event was handled"),
+        }
+    }
+    let replies = bot.handle(event);
+    if let Some(id) = event.id() {
+        if let Err(e) = store.mark_handled(id, chrono::Utc::now()) {
+            tracing::warn!(%id, error = %e, "cannot record the event as handled");
+        }
+    }
+    replies
+}
+
+/// Forgets handled-event ids older than this; no platform redelivers that far back.
+const HANDLED_RETENTION_DAYS: i64 = 30;
 
 #[cfg(test)]
 mod tests {

@@ -139,6 +139,20 @@ impl Bot {
                 };
                 vec![Outgoing::text(chat.clone(), text)]
             }
+            Event::Reaction { user, target, key, timestamp, .. } => {
+                if is_acknowledgement(key) {
+                    if let Err(e) = self.store.acknowledge_push(target, user, *timestamp) {
+                        tracing::error!(error = %e, "recording an acknowledgement failed");
+                    }
+                }
+                Vec::new()
+            }
+            Event::Read { chat, user, at } => {
+                if let Err(e) = self.store.read_up_to(chat, user, *at) {
+                    tracing::error!(error = %e, "recording a read receipt failed");
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -161,7 +175,8 @@ impl Bot {
         let reply = match self.branch_for(message) {
             Ok(Some(branch)) => self.reply_in_branch(branch, message, command.as_ref(), &text),
             Ok(None) if is_direct => Reply::text(self.catalog.t("bot.not_member", &[])),
-            Ok(None) => return None,
+            // A command in a group no branch claims: say how to link it rather than stay silent.
+            Ok(None) => Reply::text(self.catalog.t("bot.group_not_linked", &[("chat", &message.chat)])),
             Err(e) => {
                 tracing::error!(error = %e, "finding the branch failed");
                 Reply::text(self.catalog.t("bot.internal_error", &[]))
@@ -343,9 +358,16 @@ fn build_index(store: &Store, threshold: f64) -> Result<FaqIndex, StoreError> {
     Ok(FaqIndex::build(store.faq_entries()?, &store.faq_rules()?, threshold))
 }
 
+/// Whether a reaction means "acknowledged": a thumbs up in any skin tone, or `+1`.
+fn is_acknowledgement(key: &str) -> bool {
+    let key = key.trim().trim_end_matches('\u{fe0f}');
+    key == "+1" || key.strip_prefix('👍').is_some_and(|rest| rest.chars().all(|c| ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)))
+}
+
 #[cfg(test)]
 mod tests {
     use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender};
+    use super::is_acknowledgement;
 
     use crate::testing::{user, BotTester};
     use crate::Settings;
@@ -409,6 +431,28 @@ mod tests {
     }
 
     #[test]
+    fn a_group_of_no_branch_is_told_how_to_link_it() {
+        let t = BotTester::new();
+        assert_eq!(
+            t.say_in("console:elsewhere", "alice", "/签到"),
+            "本群还没有关联到任何支部，暂时不能使用命令。请支部书记在配置文件的 [[branch]] groups 中加入本群（群 id：console:elsewhere）。"
+        );
+        // Chatter there is not for the bot, and nobody was enrolled or checked in.
+        assert_eq!(t.say_in("console:elsewhere", "alice", "大家好"), "");
+        assert_eq!(t.say("alice", "/签到"), "签到成功！本周已签到 1 天，已连续签到 1 天。");
+    }
+
+    #[test]
+    fn thumbs_up_in_any_skin_tone_acknowledges() {
+        for key in ["👍", "👍\u{fe0f}", "👍🏽", "+1"] {
+            assert!(is_acknowledgement(key), "{key}");
+        }
+        for key in ["👎", "❤️", "👍👎", "ok"] {
+            assert!(!is_acknowledgement(key), "{key}");
+        }
+    }
+
+    #[test]
     fn english_catalog() {
         let mut settings = Settings::demo();
         settings.language = crate::i18n::Lang::En;
@@ -417,3 +461,4 @@ mod tests {
         assert_eq!(t.say("alice", "/stats"), "Only secretary, committee member can use /stats.");
     }
 }
+

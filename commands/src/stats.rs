@@ -12,7 +12,7 @@ use zhibu_chat::UserId;
 use crate::domain::{ReportKind, Role, Week};
 use crate::i18n::Catalog;
 use crate::settings::BranchSettings;
-use crate::store::{Store, StoreError};
+use crate::store::{engagement_counts, Store, StoreError};
 
 /// One member's week.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,6 +25,10 @@ pub struct MemberWeek {
     pub study_notes: u32,
     /// Study items recorded with `/学了`.
     pub studies: u32,
+    /// Of the week's pushes to the branch's groups, how many the member read (read receipts,
+    /// where the platform sends them) and acknowledged (a 👍 reaction).
+    pub pushes_read: u32,
+    pub pushes_acknowledged: u32,
 }
 
 /// A branch's week.
@@ -44,6 +48,9 @@ pub struct WeeklyStats {
     pub checkin_rate: f64,
     pub thought_reports: u32,
     pub study_notes: u32,
+    /// Scheduled messages sent to the branch's groups in the week (study pushes, quizzes,
+    /// reminders) whose platform gave them an id, so reads and reactions can be counted.
+    pub pushes: u32,
     /// Members with no check-in and no report in the week.
     pub idle: Vec<String>,
 }
@@ -72,6 +79,8 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
             *studies.entry(user).or_default() += 1;
         }
     }
+    let pushes = store.engagement_between(&branch.groups, from, until)?;
+    let engagement = engagement_counts(&pushes);
     let mut members: Vec<MemberWeek> = store
         .members(&branch.id)?
         .into_iter()
@@ -80,6 +89,8 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
             thought_reports: reports.get(&(m.user.clone(), ReportKind::Thought)).copied().unwrap_or(0),
             study_notes: reports.get(&(m.user.clone(), ReportKind::StudyNote)).copied().unwrap_or(0),
             studies: studies.get(&m.user).copied().unwrap_or(0),
+            pushes_read: engagement.get(&m.user).map_or(0, |e| e.0),
+            pushes_acknowledged: engagement.get(&m.user).map_or(0, |e| e.1),
             name: m.name,
             user: m.user,
             role: m.role,
@@ -104,6 +115,7 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
         thought_reports: members.iter().map(|m| m.thought_reports).sum(),
         study_notes: members.iter().map(|m| m.study_notes).sum(),
         checkin_days,
+        pushes: pushes.len() as u32,
         possible_checkin_days: possible,
         members,
         idle,
@@ -129,28 +141,39 @@ impl WeeklyStats {
             lines.push(catalog.t("stats.no_members", &[]));
             return lines.join("\n");
         }
-        let header = [
+        let mut header = vec![
             catalog.get("stats.member").to_owned(),
             catalog.get("stats.checkin_days").to_owned(),
             catalog.get("report.thought").to_owned(),
             catalog.get("report.study_note").to_owned(),
             catalog.get("stats.studies").to_owned(),
         ];
-        let rows: Vec<[String; 5]> = self
+        // Read and acknowledged columns only in weeks with pushes (the console demo has none).
+        if self.pushes > 0 {
+            header.push(catalog.get("stats.pushes_read").to_owned());
+            header.push(catalog.get("stats.pushes_acknowledged").to_owned());
+        }
+        let rows: Vec<Vec<String>> = self
             .members
             .iter()
             .map(|m| {
-                [
+                let mut row = vec![
                     m.name.clone(),
                     format!("{}/{}", m.checkin_days, self.days_counted),
                     m.thought_reports.to_string(),
                     m.study_notes.to_string(),
                     m.studies.to_string(),
-                ]
+                ];
+                if self.pushes > 0 {
+                    row.push(format!("{}/{}", m.pushes_read, self.pushes));
+                    row.push(format!("{}/{}", m.pushes_acknowledged, self.pushes));
+                }
+                row
             })
             .collect();
-        let widths: Vec<usize> =
-            (0..5).map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0))
+            .collect();
         for row in std::iter::once(&header).chain(&rows) {
             let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
             lines.push(cells.join("  ").trim_end().to_owned());
@@ -183,10 +206,10 @@ impl WeeklyStats {
                 s.to_owned()
             }
         };
-        let mut out = String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes,studies\n");
+        let mut out = String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes,studies,pushes,pushes_read,pushes_acknowledged\n");
         for m in &self.members {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 self.week,
                 quote(&m.name),
                 quote(m.user.as_str()),
@@ -195,7 +218,10 @@ impl WeeklyStats {
                 self.days_counted,
                 m.thought_reports,
                 m.study_notes,
-                m.studies
+                m.studies,
+                self.pushes,
+                m.pushes_read,
+                m.pushes_acknowledged
             ));
         }
         out

@@ -57,6 +57,11 @@ impl BotTester {
         self.reply(self.incoming(who, ChatId::parse(GROUP).expect("chat"), ChatKind::Group, text, Vec::new()))
     }
 
+    /// `who` says `text` in the group chat `chat` (which may belong to no branch).
+    pub fn say_in(&self, chat: &str, who: &str, text: &str) -> String {
+        self.reply(self.incoming(who, ChatId::parse(chat).expect("chat"), ChatKind::Group, text, Vec::new()))
+    }
+
     /// `who` says `text` to the bot in a direct chat.
     pub fn dm(&self, who: &str, text: &str) -> String {
         let chat = ChatId::parse(&format!("console:dm/{who}")).expect("chat");

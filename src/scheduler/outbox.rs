@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use zhibu_chat::ChatId;
-use zhibu_commands::store::{Delivery, OutboxEntry, Store};
+use zhibu_commands::store::{Delivery, OutboxEntry, Push, Store};
 
 use crate::delivery::{send_with_retry, Adapters, DeliveryError};
 
@@ -60,7 +60,16 @@ async fn worker(store: Store, adapters: Adapters, mut queue: mpsc::UnboundedRece
     while let Some(entry) = queue.recv().await {
         let result = send_with_retry(&adapters, &entry.message, &BACKOFF, &shutdown).await;
         let settled = match result {
-            Ok(()) => store.settle(entry.seq, Delivery::Sent, None),
+            Ok(id) => {
+                if let Some(message) = id {
+                    // Reads and reactions on it are counted in the stats.
+                    let push = Push { message, chat: entry.message.chat.clone(), job: entry.job.clone(), sent_at: chrono::Utc::now() };
+                    if let Err(e) = store.record_push(&push) {
+                        tracing::warn!(error = %e, "recording a push failed; its reads will not be counted");
+                    }
+                }
+                store.settle(entry.seq, Delivery::Sent, None)
+            }
             Err(DeliveryError::Cancelled) => return,
             Err(e) => {
                 tracing::error!(job = %entry.job, chat = %entry.message.chat, error = %e, "scheduled message failed");

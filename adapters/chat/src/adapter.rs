@@ -31,6 +31,9 @@ pub enum SendError {
     /// A network hiccup, a rate limit, a server error: try again later.
     #[error("temporary failure: {0}")]
     Transient(String),
+    /// The platform asks the bot to slow down and says for how long.
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: std::time::Duration },
     /// The chat is gone, the bot was removed, the message is refused: do not retry.
     #[error("permanent failure: {0}")]
     Permanent(String),
@@ -43,6 +46,17 @@ pub struct Envelope {
     /// Dropped by the runtime once the event is handled and every reply to it has been handed to
     /// the adapter. Adapters that must keep strict order across chats (the console) wait for it.
     pub done: Option<oneshot::Sender<()>>,
+}
+
+/// Resolves when the runtime has handled one event (see [`EventSink::deliver_tracked`]).
+#[derive(Debug)]
+pub struct Handled(oneshot::Receiver<()>);
+
+impl Handled {
+    pub async fn wait(self) {
+        // The runtime drops the sender when finished; an error only means it was dropped.
+        let _ = self.0.await;
+    }
 }
 
 /// Where an adapter delivers the events it receives.
@@ -59,6 +73,15 @@ impl EventSink {
     /// Hands an event to the runtime; waits only when the runtime's queue is full.
     pub async fn deliver(&self, event: Event) -> Result<(), AdapterError> {
         self.tx.send(Envelope { event, done: None }).await.map_err(|_| AdapterError::Closed)
+    }
+
+    /// Hands an event to the runtime; the returned [`Handled`] resolves once it has been handled
+    /// and its replies sent. An adapter that records its position in the platform's stream (a
+    /// sync token) waits for these before moving the position past the events.
+    pub async fn deliver_tracked(&self, event: Event) -> Result<Handled, AdapterError> {
+        let (done, handled) = oneshot::channel();
+        self.tx.send(Envelope { event, done: Some(done) }).await.map_err(|_| AdapterError::Closed)?;
+        Ok(Handled(handled))
     }
 
     /// Hands an event to the runtime and waits until it has been handled and its replies sent.

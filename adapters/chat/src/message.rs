@@ -62,13 +62,26 @@ pub enum Event {
     /// Input from a known sender in a known chat that could not become a message; the bot
     /// answers it with a short explanation instead of silently dropping it.
     Rejected { chat: ChatId, chat_kind: ChatKind, sender: Sender, reason: RejectReason },
+    /// Someone reacted to a message with `key` (an emoji such as 👍).
+    Reaction { chat: ChatId, user: UserId, target: MessageId, key: String, id: MessageId, timestamp: DateTime<Utc> },
+    /// Someone has read `chat` up to `at` (a read receipt): every earlier message is read.
+    Read { chat: ChatId, user: UserId, at: DateTime<Utc> },
 }
 
 impl Event {
     pub fn chat(&self) -> &ChatId {
         match self {
             Event::Message(m) => &m.chat,
-            Event::Rejected { chat, .. } => chat,
+            Event::Rejected { chat, .. } | Event::Reaction { chat, .. } | Event::Read { chat, .. } => chat,
+        }
+    }
+
+    /// The platform's id of this event, for the ones that have one (duplicates are dropped).
+    pub fn id(&self) -> Option<&MessageId> {
+        match self {
+            Event::Message(m) => Some(&m.id),
+            Event::Reaction { id, .. } => Some(id),
+            Event::Rejected { .. } | Event::Read { .. } => None,
         }
     }
 }

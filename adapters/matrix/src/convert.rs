@@ -9,7 +9,9 @@ use matrix_sdk::ruma::events::relation::Reply;
 use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
 use matrix_sdk::Room;
-use zhibu_chat::{ChatId, ChatKind, Incoming, Mention, MessageId, Outgoing, Platform, SendError, Sender, UserId};
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::receipt::{ReceiptEventContent, ReceiptType};
+use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Outgoing, Platform, SendError, Sender, UserId};
 
 pub fn platform() -> Platform {
     Platform::new("matrix").unwrap_or_else(|_| unreachable!("`matrix` is a valid platform name"))
@@ -97,12 +99,60 @@ pub fn transaction_id(key: &str) -> String {
 }
 
 /// Rate limits and network trouble are worth retrying; a room the bot cannot post in is not.
+/// (The SDK already waits out `M_LIMIT_EXCEEDED` with its `retry_after_ms` before giving up;
+/// what reaches here is passed on with the server's delay.)
 pub fn send_error(e: matrix_sdk::Error) -> SendError {
-    use matrix_sdk::ruma::api::error::ErrorKind;
+    use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
     match e.client_api_error_kind() {
-        Some(ErrorKind::LimitExceeded(_)) => SendError::Transient(format!("rate limited: {e}")),
+        Some(ErrorKind::LimitExceeded(limit)) => match &limit.retry_after {
+            Some(RetryAfter::Delay(delay)) => SendError::RateLimited { retry_after: *delay },
+            _ => SendError::Transient(format!("rate limited: {e}")),
+        },
         Some(ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::UnknownToken(_)) => SendError::Permanent(e.to_string()),
         _ => SendError::Transient(e.to_string()),
+    }
+}
+
+/// A reaction as the model's [`Event::Reaction`].
+pub fn reaction(event: &OriginalSyncReactionEvent, room: &Room) -> Option<Event> {
+    Some(Event::Reaction {
+        chat: ChatId::parse(&format!("matrix:{}", room.room_id())).ok()?,
+        user: user_id(&event.sender)?,
+        target: MessageId::parse(&format!("matrix:{}", event.content.relates_to.event_id)).ok()?,
+        key: event.content.relates_to.key.clone(),
+        id: MessageId::parse(&format!("matrix:{}", event.event_id)).ok()?,
+        timestamp: DateTime::<Utc>::from(event.origin_server_ts.to_system_time()?),
+    })
+}
+
+/// Public read receipts (`m.read`) of others as [`Event::Read`]s, at the time of reading.
+pub fn reads(content: &ReceiptEventContent, room: &Room, own: &OwnedUserId) -> Vec<Event> {
+    let Ok(chat) = ChatId::parse(&format!("matrix:{}", room.room_id())) else { return Vec::new() };
+    let mut out = Vec::new();
+    for receipts in content.values() {
+        let Some(users) = receipts.get(&ReceiptType::Read) else { continue };
+        for (user, receipt) in users {
+            if user == own {
+                continue;
+            }
+            let at = receipt.ts.and_then(|ts| ts.to_system_time()).map_or_else(Utc::now, DateTime::<Utc>::from);
+            if let Some(user) = user_id(user) {
+                out.push(Event::Read { chat: chat.clone(), user, at });
+            }
+        }
+    }
+    out
+}
+
+/// The MIME type of an image file, from its extension.
+pub fn image_mime(path: &std::path::Path) -> mime::Mime {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => mime::IMAGE_PNG,
+        Some("jpg" | "jpeg") => mime::IMAGE_JPEG,
+        Some("gif") => mime::IMAGE_GIF,
+        Some("svg") => mime::IMAGE_SVG,
+        Some("webp") => "image/webp".parse().unwrap_or(mime::APPLICATION_OCTET_STREAM),
+        _ => mime::APPLICATION_OCTET_STREAM,
     }
 }
 
@@ -114,6 +164,13 @@ mod tests {
     fn reply_fallbacks_are_stripped() {
         assert_eq!(strip_reply_fallback("> <@a:x> /签到\n> more\n\n/问 预备期"), "/问 预备期");
         assert_eq!(strip_reply_fallback("/签到"), "/签到");
+    }
+
+    #[test]
+    fn image_types_come_from_the_extension() {
+        assert_eq!(image_mime(std::path::Path::new("chart.PNG")), mime::IMAGE_PNG);
+        assert_eq!(image_mime(std::path::Path::new("a.jpeg")), mime::IMAGE_JPEG);
+        assert_eq!(image_mime(std::path::Path::new("noext")), mime::APPLICATION_OCTET_STREAM);
     }
 
     #[test]

@@ -17,11 +17,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::receipt::ReceiptEventContent;
 use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
+use matrix_sdk::ruma::events::SyncEphemeralRoomEvent;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedTransactionId, OwnedUserId};
 use matrix_sdk::{Client, Room};
 use tokio_util::sync::CancellationToken;
-use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, MessageId, Outgoing, Platform, SendError, UserId};
+use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, Handled, MessageId, Outgoing, Platform, SendError, UserId};
 
 /// Settings of the Matrix adapter.
 #[derive(Debug, Clone)]
@@ -50,11 +54,12 @@ pub struct MatrixAdapter {
     platform: Platform,
     config: MatrixConfig,
     client: OnceLock<Client>,
+    dm_creation: tokio::sync::Mutex<()>,
 }
 
 impl MatrixAdapter {
     pub fn new(config: MatrixConfig) -> Self {
-        Self { platform: convert::platform(), config, client: OnceLock::new() }
+        Self { platform: convert::platform(), config, client: OnceLock::new(), dm_creation: tokio::sync::Mutex::new(()) }
     }
 
     fn client(&self) -> Result<&Client, SendError> {
@@ -126,22 +131,11 @@ impl Adapter for MatrixAdapter {
             token = Some(response);
         }
 
-        let sink_for_messages = sink.clone();
-        let own_for_messages = own.clone();
-        client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
-            let sink = sink_for_messages.clone();
-            let own = own_for_messages.clone();
-            async move {
-                if event.sender == own {
-                    return;
-                }
-                if let Some(incoming) = convert::incoming(&event, &room).await {
-                    if sink.deliver(zhibu_chat::Event::Message(incoming)).await.is_err() {
-                        tracing::debug!("runtime closed; message dropped");
-                    }
-                }
-            }
-        });
+        // Events of one sync are handed over tracked: the sync token moves past them only once
+        // they are handled, so a crash in between redelivers them (and the runtime's persisted
+        // event ids drop what was handled already).
+        let pending: Pending = Arc::default();
+        register_event_handlers(&client, &sink, &pending, &own);
         let mut settings = SyncSettings::default().timeout(self.config.sync_timeout);
         if let Some(t) = token {
             settings = settings.token(t);
@@ -151,6 +145,10 @@ impl Adapter for MatrixAdapter {
                 () = shutdown.cancelled() => return Ok(()),
                 r = sync_with_retry(&client, settings.clone(), &shutdown) => r?,
             };
+            let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            for handled in batch {
+                handled.wait().await;
+            }
             session::save_token(&self.config.store_dir, &response)?;
             settings = settings.token(response);
         }
@@ -158,25 +156,105 @@ impl Adapter for MatrixAdapter {
 
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
         let client = self.client()?;
-        let room_id: OwnedRoomId = message.chat.local().try_into().map_err(|_| SendError::Permanent(format!("not a Matrix room id: {}", message.chat)))?;
-        let room = client.get_room(&room_id).ok_or_else(|| SendError::Permanent(format!("the bot is not in room {room_id}")))?;
-        let content = convert::outgoing(message);
-        let mut request = room.send(content);
-        if let Some(key) = &message.idempotency_key {
-            request = request.with_transaction_id(OwnedTransactionId::from(convert::transaction_id(key)));
+        let room = self.room_for(client, &message.chat).await?;
+        let txn = |suffix: &str| message.idempotency_key.as_ref().map(|key| OwnedTransactionId::from(convert::transaction_id(&format!("{key}{suffix}"))));
+        let mut sent = None;
+        if !message.text.is_empty() || message.image.is_none() {
+            let mut request = room.send(convert::outgoing(message));
+            if let Some(txn) = txn("") {
+                request = request.with_transaction_id(txn);
+            }
+            let response = request.await.map_err(convert::send_error)?;
+            sent = MessageId::parse(&format!("matrix:{}", response.response.event_id)).ok();
         }
-        match request.await {
-            Ok(sent) => Ok(MessageId::parse(&format!("matrix:{}", sent.response.event_id)).ok()),
-            Err(e) => Err(convert::send_error(e)),
+        if let Some(path) = &message.image {
+            let data = tokio::fs::read(path).await.map_err(|e| SendError::Permanent(format!("cannot read image {}: {e}", path.display())))?;
+            let name = path.file_name().map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+            let mut config = AttachmentConfig::new();
+            if let Some(txn) = txn("-image") {
+                config = config.txn_id(txn);
+            }
+            let response = room.send_attachment(name, &convert::image_mime(path), data, config).await.map_err(convert::send_error)?;
+            sent = sent.or_else(|| MessageId::parse(&format!("matrix:{}", response.event_id)).ok());
         }
+        Ok(sent)
     }
 
+    /// Direct chats are addressed by the user (`matrix:@alice:example.org`): [`send`] finds the
+    /// DM room with them, or creates one, so the bot can write to a member it never talked to.
     fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
         let client = self.client.get()?;
-        let user: OwnedUserId = user.local().try_into().ok()?;
-        let room = client.get_dm_room(&user)?;
-        ChatId::parse(&format!("matrix:{}", room.room_id())).ok()
+        let user_id: OwnedUserId = user.local().try_into().ok()?;
+        match client.get_dm_room(&user_id) {
+            Some(room) => ChatId::parse(&format!("matrix:{}", room.room_id())).ok(),
+            None => ChatId::parse(&format!("matrix:{user_id}")).ok(),
+        }
     }
+}
+
+impl MatrixAdapter {
+    /// The room a message goes to: a room id, or a user id for a direct chat (found or created).
+    async fn room_for(&self, client: &Client, chat: &ChatId) -> Result<Room, SendError> {
+        let local = chat.local();
+        if local.starts_with('@') {
+            let user: OwnedUserId = local.try_into().map_err(|_| SendError::Permanent(format!("not a Matrix user id: {chat}")))?;
+            // One creation at a time, so two messages for a new DM make one room.
+            let _guard = self.dm_creation.lock().await;
+            if let Some(room) = client.get_dm_room(&user) {
+                return Ok(room);
+            }
+            tracing::info!(%user, "creating a direct chat");
+            return client.create_dm(&user).await.map_err(convert::send_error);
+        }
+        let room_id: OwnedRoomId = local.try_into().map_err(|_| SendError::Permanent(format!("not a Matrix room id: {chat}")))?;
+        client.get_room(&room_id).ok_or_else(|| SendError::Permanent(format!("the bot is not in room {room_id}")))
+    }
+}
+
+/// Handles of the events delivered during the current sync.
+type Pending = Arc<std::sync::Mutex<Vec<Handled>>>;
+
+/// Messages, reactions and read receipts from others become model events, delivered tracked.
+fn register_event_handlers(client: &Client, sink: &EventSink, pending: &Pending, own: &OwnedUserId) {
+    fn track(pending: &Pending, handled: Result<Handled, AdapterError>) {
+        match handled {
+            Ok(h) => pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(h),
+            Err(_) => tracing::debug!("runtime closed; event dropped"),
+        }
+    }
+    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
+    client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
+        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        async move {
+            if event.sender == own {
+                return;
+            }
+            if let Some(incoming) = convert::incoming(&event, &room).await {
+                track(&pending, sink.deliver_tracked(zhibu_chat::Event::Message(incoming)).await);
+            }
+        }
+    });
+    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
+    client.add_event_handler(move |event: OriginalSyncReactionEvent, room: Room| {
+        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        async move {
+            if event.sender == own {
+                return;
+            }
+            if let Some(reaction) = convert::reaction(&event, &room) {
+                track(&pending, sink.deliver_tracked(reaction).await);
+            }
+        }
+    });
+    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
+    client.add_event_handler(move |event: SyncEphemeralRoomEvent<ReceiptEventContent>, room: Room| {
+        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        async move {
+            for read in convert::reads(&event.content, &room, &own) {
+                track(&pending, sink.deliver_tracked(read).await);
+            }
+        }
+    });
 }
 
 /// One sync, retried with backoff while the homeserver is unreachable; other adapters keep going.

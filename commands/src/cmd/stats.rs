@@ -52,4 +52,45 @@ mod tests {
         assert!(t.say("secretary", "/stats 2026-W47").contains("（2026-11-16 至 2026-11-22）\n"));
         assert_eq!(t.say("alice", "/统计"), "只有书记、支委可以使用 /统计。");
     }
+
+    #[test]
+    fn reads_and_thumbs_up_on_pushes_are_counted() {
+        use zhibu_chat::{ChatId, Event, MessageId};
+
+        use crate::store::Push;
+        use crate::testing::{at, user, GROUP};
+
+        let t = BotTester::new();
+        for who in ["alice", "bob", "secretary"] {
+            t.say(who, "大家好");
+        }
+        let group = ChatId::parse(GROUP).unwrap();
+        let push = |id: &str, when: &str| {
+            let message = MessageId::parse(id).unwrap();
+            t.bot.store().record_push(&Push { message: message.clone(), chat: group.clone(), job: "daily-study".into(), sent_at: at(when) }).unwrap();
+            message
+        };
+        let monday = push("console:push-1", "2026-11-23T08:00:00+08:00");
+        let tuesday = push("console:push-2", "2026-11-24T08:00:00+08:00");
+        // Alice read the group on Monday night: Monday's push only. Bob gave Tuesday's a 👍.
+        t.bot.handle(&Event::Read { chat: group.clone(), user: user("alice"), at: at("2026-11-23T21:00:00+08:00") });
+        let thumbs = |target: &MessageId, key: &str, n: u32| Event::Reaction {
+            chat: group.clone(),
+            user: user("bob"),
+            target: target.clone(),
+            key: key.into(),
+            id: MessageId::parse(&format!("console:reaction-{n}")).unwrap(),
+            timestamp: at("2026-11-24T09:00:00+08:00"),
+        };
+        assert!(t.bot.handle(&thumbs(&tuesday, "👍", 1)).is_empty());
+        // A heart is not an acknowledgement; a thumbs up on ordinary chatter counts nothing.
+        t.bot.handle(&thumbs(&monday, "❤️", 2));
+        t.bot.handle(&thumbs(&MessageId::parse("console:chatter").unwrap(), "👍", 3));
+        let table = t.say("secretary", "/统计");
+        assert!(table.contains("已读推送  确认"), "{table}");
+        let row = |name: &str| table.lines().find(|l| l.starts_with(name)).unwrap().split_whitespace().collect::<Vec<_>>();
+        assert_eq!(row("alice")[5..], ["1/2", "0/2"], "{table}");
+        assert_eq!(row("bob")[5..], ["1/2", "1/2"], "{table}");
+        assert_eq!(row("secretary")[5..], ["0/2", "0/2"], "{table}");
+    }
 }

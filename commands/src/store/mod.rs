@@ -6,6 +6,7 @@
 //! the bot says "签到成功", the check-in survives a SIGKILL.
 
 mod checkins;
+mod engagement;
 mod faq;
 mod jobs;
 mod keys;
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use checkins::record_key as checkins_key;
+pub use engagement::{engagement_counts, Push, PushEngagement};
 pub use faq::FaqChanges;
 pub use quiz::{OpenQuiz, QuizAnswer};
 pub use reminders::Reminder;
@@ -77,6 +79,8 @@ pub struct Store {
     quiz: sled::Tree,
     reminders: sled::Tree,
     points: sled::Tree,
+    engagement: sled::Tree,
+    handled: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -120,6 +124,8 @@ impl Store {
             quiz: tree("quiz")?,
             reminders: tree("reminders")?,
             points: tree("points")?,
+            engagement: tree("engagement")?,
+            handled: tree("handled")?,
             db,
         };
         store.check_schema(&path, existed)?;

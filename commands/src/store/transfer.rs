@@ -20,13 +20,13 @@ pub enum Record {
     Report(Report),
     Faq(FaqEntry),
     FaqRules(FaqRules),
-    /// A record of the scheduler, study, quiz, points or reminders trees, or a counter, as
+    /// A record of the scheduler, study, quiz, points, reminders or engagement trees, or a counter, as
     /// its raw key and value in hex: exact, whatever the record's shape.
     Raw { tree: String, key: String, value: String },
 }
 
 /// Trees exported as raw records, and the `meta` counters that go with them.
-const RAW_TREES: [&str; 8] = ["study", "quiz", "reminders", "points", "job_state", "runs", "outbox", "meta"];
+const RAW_TREES: [&str; 10] = ["study", "quiz", "reminders", "points", "job_state", "runs", "outbox", "meta", "engagement", "handled"];
 const META_SKIPPED: [&[u8]; 3] = [b"schema_version", b"faq_seeded", b"faq_rules"];
 
 fn hex(bytes: &[u8]) -> String {
@@ -77,6 +77,8 @@ impl Store {
             "runs" => &self.runs,
             "outbox" => &self.outbox,
             "meta" => &self.meta,
+            "engagement" => &self.engagement,
+            "handled" => &self.handled,
             _ => return None,
         })
     }
