@@ -203,6 +203,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_event_delivered_again_is_handled_once() {
+        use zhibu_chat::{ChatId, ChatKind, Incoming, Sender, UserId};
+        use zhibu_commands::testing::{at, BotTester};
+
+        let t = BotTester::new();
+        let alice = UserId::parse("console:alice").unwrap();
+        let report = Event::Message(Incoming {
+            chat: ChatId::parse("console:dm/alice").unwrap(),
+            chat_kind: ChatKind::Direct,
+            sender: Sender { id: alice.clone(), display_name: "alice".into() },
+            text: "/思想汇报 本月学习体会".into(),
+            mentions: Vec::new(),
+            reply_to: None,
+            id: MessageId::parse("console:event-1").unwrap(),
+            timestamp: at("2026-11-25T09:00:00+08:00"),
+        });
+        t.say("alice", "大家好");
+        assert!(handle_once(&t.bot, &report)[0].text.starts_with("已收到你的思想汇报"));
+        // The platform delivers it again (a restart before its sync token was saved).
+        assert!(handle_once(&t.bot, &report).is_empty());
+        let branch = t.bot.settings().branches[0].id.clone();
+        assert_eq!(t.bot.store().reports_by_author(&branch, &alice).unwrap().len(), 1);
+    }
+
+    #[test]
     fn duplicates_are_recognised_within_the_window() {
         let mut d = Dedup::new();
         let id = |n: usize| MessageId::parse(&format!("t:{n}")).unwrap();

@@ -131,6 +131,12 @@ impl Bot {
     /// Everything the bot says in answer to one event (often nothing).
     pub fn handle(&self, event: &Event) -> Vec<Outgoing> {
         match event {
+            // A branch group is a group however few members the platform counts in it, so a
+            // report sent there is never treated as private.
+            Event::Message(message) if message.chat_kind == ChatKind::Direct && self.settings.branch_of_group(&message.chat).is_some() => {
+                let message = Incoming { chat_kind: ChatKind::Group, ..message.clone() };
+                self.handle_message(&message).into_iter().collect()
+            }
             Event::Message(message) => self.handle_message(message).into_iter().collect(),
             Event::Rejected { chat, reason, .. } => {
                 let text = match reason {
@@ -403,6 +409,23 @@ mod tests {
         assert_eq!(reply[0].text, "这条消息无法识别（不是有效的 UTF-8 文本），请重新输入。");
         let reply = t.bot.handle(&rejected(RejectReason::TooLong { limit_bytes: 262_144 }));
         assert_eq!(reply[0].text, "这条消息太长了（超过 262144 字节），没有处理。");
+    }
+
+    #[test]
+    fn a_branch_group_is_a_group_even_when_the_platform_says_direct() {
+        let t = BotTester::new();
+        let event = Event::Message(zhibu_chat::Incoming {
+            chat: ChatId::parse("console:group").unwrap(),
+            chat_kind: ChatKind::Direct,
+            sender: Sender { id: user("alice"), display_name: "alice".into() },
+            text: "/思想汇报 本月体会".into(),
+            mentions: Vec::new(),
+            reply_to: None,
+            id: zhibu_chat::MessageId::parse("console:x1").unwrap(),
+            timestamp: crate::testing::at("2026-11-25T10:00:00+08:00"),
+        });
+        let reply = t.bot.handle(&event);
+        assert!(reply[0].text.contains("以后请私聊我提交"), "{}", reply[0].text);
     }
 
     #[test]

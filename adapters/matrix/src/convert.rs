@@ -46,7 +46,10 @@ pub async fn incoming(event: &OriginalSyncRoomMessageEvent, room: &Room) -> Opti
         _ => None,
     };
     let text = if reply_to.is_some() { strip_reply_fallback(body) } else { body };
-    let direct = room.is_direct().await.unwrap_or(false) || room.joined_members_count() <= 2;
+    // A DM by the bot's `m.direct` account data, which the SDK fills in when the bot joins on
+    // an invite marked `is_direct` (as Element's "start chat" sends). Member counts are not
+    // used: a new group room whose members have not joined yet would look like a DM.
+    let direct = room.is_direct().await.unwrap_or(false);
     let display_name = match room.get_member_no_sync(&event.sender).await {
         Ok(Some(member)) => member.display_name().map(ToOwned::to_owned),
         _ => None,

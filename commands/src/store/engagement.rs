@@ -186,7 +186,7 @@ mod tests {
         assert_eq!(store.read_up_to(&group, &alice, t("2026-11-23T13:00:00Z")).unwrap(), 0);
         assert!(store.acknowledge_push(&tuesday, &bob, t("2026-11-24T01:00:00Z")).unwrap());
         assert!(!store.acknowledge_push(&MessageId::parse("t:chatter").unwrap(), &bob, t("2026-11-24T01:00:00Z")).unwrap());
-        let week = store.engagement_between(&[group.clone()], t("2026-11-23T00:00:00Z"), t("2026-11-30T00:00:00Z")).unwrap();
+        let week = store.engagement_between(std::slice::from_ref(&group), t("2026-11-23T00:00:00Z"), t("2026-11-30T00:00:00Z")).unwrap();
         assert_eq!(week.len(), 2);
         assert_eq!(week[0].push.message, monday);
         let counts = engagement_counts(&week);
