@@ -205,12 +205,19 @@ async fn a_check_in_sent_while_the_bot_was_down_is_handled_once_after_restart() 
     let mut request = CreateRoom::new();
     request.invite = vec!["@bot:localhost".try_into().unwrap(), "@secretary:localhost".try_into().unwrap()];
     let room = alice.client.create_room(request).await.unwrap().room_id().to_owned();
-    let mut bot = start_bot(&z, &hs, &room, "");
+    let job = "[[job]]\nname = \"daily-study\"\ncron = \"0 8 1 1 *\"\nkind = \"study\"\n";
+    let mut bot = start_bot_with(&z, &hs, &room, "", job);
     alice.wait_for_join(&room, "@bot:localhost").await;
     alice.say(&room, "/问 入党介绍人要几个").await;
     alice.hear(&room, "入党介绍人").await;
     bot.kill().unwrap();
     bot.wait().unwrap();
+
+    // While the bot is down, the secretary pushes today's study item by hand.
+    let run = z.run(&["--config", path_str(&z.path("matrix.toml")), "job", "run", "daily-study"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("1 message(s) planned"), "{}", run.stderr);
+    alice.hear(&room, "每日学习").await;
 
     alice.say(&room, "/签到 离线时发的").await;
     let session = std::fs::read_to_string(z.path("zhibu-data/matrix/session.json")).unwrap();

@@ -67,15 +67,22 @@ fn fire_now(env: &Env, name: &str) -> anyhow::Result<ExitCode> {
         let names: Vec<&str> = env.config.jobs.iter().map(|j| j.name.as_str()).collect();
         return Err(UsageError(format!("no job `{name}` in the config (jobs: {})", names.join(", "))).into());
     };
+    // Created first, so it outlives the adapters: they use it from sync calls (planning asks
+    // for direct chats) and when their stores close.
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let _context = tokio.enter();
     let bot = Arc::new(env.open_bot()?);
-    let adapters = Adapters::new(&super::run::adapters(env, &bot));
+    let list = super::run::adapters(env, &bot);
+    for adapter in &list {
+        tokio.block_on(adapter.connect_for_sending()).with_context(|| format!("connecting to {}", adapter.platform()))?;
+    }
+    let adapters = Adapters::new(&list);
     let fire = Utc::now().trunc_subsecs(0);
     let plan = bot.plan_job(&job.kind, &job.branches, fire, &adapters)?;
     let Some(entries) = bot.store().commit_run(&job.name, fire, plan.messages, &plan.effects)? else {
         return Err(UsageError(format!("job `{name}` already fired at {fire}")).into());
     };
     let count = entries.len();
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     tokio.block_on(async {
         let mut outbox = Outbox::new(bot.store().clone(), adapters, CancellationToken::new());
         outbox.enqueue(entries);

@@ -105,6 +105,12 @@ pub trait Adapter: Send + Sync + 'static {
     /// (or the platform's input ends). Returns `Ok` on a clean stop.
     async fn run(&self, sink: EventSink, shutdown: CancellationToken) -> Result<(), AdapterError>;
 
+    /// Gets ready to send without receiving, for one-shot commands (`zhibu job run`) that send
+    /// while the bot is not running. Adapters that can send without a session need nothing.
+    async fn connect_for_sending(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
     /// Sends one message; returns the platform's id for it when the platform gives one.
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError>;
 

@@ -154,6 +154,15 @@ impl Adapter for MatrixAdapter {
         }
     }
 
+    /// Restores the session (rooms and crypto state come from the sqlite stores) without syncing.
+    async fn connect_for_sending(&self) -> Result<(), AdapterError> {
+        if self.client.get().is_none() {
+            let (client, _) = session::connect(&self.config).await?;
+            let _ = self.client.set(client);
+        }
+        Ok(())
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
         let client = self.client()?;
         let room = self.room_for(client, &message.chat).await?;
@@ -183,9 +192,8 @@ impl Adapter for MatrixAdapter {
     /// Direct chats are addressed by the user (`matrix:@alice:example.org`): [`send`] finds the
     /// DM room with them, or creates one, so the bot can write to a member it never talked to.
     fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
-        let client = self.client.get()?;
         let user_id: OwnedUserId = user.local().try_into().ok()?;
-        match client.get_dm_room(&user_id) {
+        match self.client.get().and_then(|client| client.get_dm_room(&user_id)) {
             Some(room) => ChatId::parse(&format!("matrix:{}", room.room_id())).ok(),
             None => ChatId::parse(&format!("matrix:{user_id}")).ok(),
         }
