@@ -8,6 +8,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::synapse::Synapse;
 use common::{path_str, Zhibu};
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
@@ -22,48 +23,6 @@ use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use matrix_sdk::{Client, Room};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-struct Synapse {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn script() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/synapse").to_owned()
-}
-
-impl Synapse {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// Starts a homeserver with extra environment for `scripts/synapse start`.
-    fn start_with(env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let status = std::process::Command::new(script())
-            .args(["start", path_str(dir.path()), &port.to_string()])
-            .envs(env.iter().copied())
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/synapse start failed");
-        for (user, password) in [("bot", "botpass"), ("alice", "alicepass"), ("secretary", "secretarypass"), ("mallory", "mallorypass")] {
-            let status = std::process::Command::new(script()).args(["register", path_str(dir.path()), user, password]).status().unwrap();
-            assert!(status.success(), "registering {user}");
-        }
-        Self { dir, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Synapse {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(script()).args(["stop", path_str(self.dir.path())]).status();
-    }
-}
 
 /// What the bot said: the room, the text (or the file name of an image) and the event.
 type Heard = Arc<Mutex<Vec<(OwnedRoomId, String, OwnedEventId, MessageType)>>>;

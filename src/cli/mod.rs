@@ -62,9 +62,14 @@ enum Command {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Warnings and errors, without the SDK's per-request errors (expected 404s such as "account
+/// data not found"; the adapter logs the failures that matter) and its key-backup warnings (the
+/// bot keeps no server-side key backup).
+const DEFAULT_LOG: &str = "warn,sled=error,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZHIBU_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sled=error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 

@@ -1,6 +1,8 @@
 //! Running the real `zhibu` binary in a temporary directory.
 #![allow(dead_code)]
 
+pub mod synapse;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
