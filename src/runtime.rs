@@ -92,8 +92,23 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
             None
         }));
     }
-    // Only the adapters hold senders now: when they have all stopped, the channel closes.
     drop(tx);
+    // When every adapter has stopped, what is queued is still handled, then the loop ends, even if
+    // an adapter's library keeps a sender alive (matrix-sdk keeps its event handlers).
+    let adapters_done = CancellationToken::new();
+    let collector = {
+        let done = adapters_done.clone();
+        tokio::spawn(async move {
+            let mut startup_failure = None;
+            for task in adapter_tasks {
+                if let Ok(Some(message)) = task.await {
+                    startup_failure = Some(message);
+                }
+            }
+            done.cancel();
+            startup_failure
+        })
+    };
 
     let mut shards = Vec::with_capacity(SHARDS);
     for _ in 0..SHARDS {
@@ -110,8 +125,19 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         Ok(Ok(_)) => {}
     }
     let mut dedup = Dedup::new();
-    // Events keep flowing until every adapter has stopped and its queue is empty.
-    while let Some(envelope) = rx.recv().await {
+    // Events keep flowing until every adapter has stopped and the queue is empty.
+    loop {
+        let envelope = tokio::select! {
+            biased;
+            received = rx.recv() => match received {
+                Some(envelope) => envelope,
+                None => break,
+            },
+            () = adapters_done.cancelled() => match rx.try_recv() {
+                Ok(envelope) => envelope,
+                Err(_) => break,
+            },
+        };
         if let Some(id) = envelope.event.id() {
             if !dedup.first_time(id) {
                 tracing::debug!(%id, "duplicate event dropped");
@@ -123,12 +149,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
             tracing::error!("a chat queue stopped unexpectedly");
         }
     }
-    let mut startup_failure = None;
-    for task in adapter_tasks {
-        if let Ok(Some(message)) = task.await {
-            startup_failure = Some(message);
-        }
-    }
+    let startup_failure = collector.await.ok().flatten();
     match scheduler_task.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
         Err(e) => tracing::error!(error = %e, "the scheduler task failed"),

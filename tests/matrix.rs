@@ -101,12 +101,35 @@ impl Member {
     }
 }
 
-fn start_bot(z: &Zhibu, hs: &Synapse, room: &OwnedRoomId, extra: &str) -> Child {
+/// The bot's process, killed when the test ends, also when it fails (no stray bots).
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_bot(z: &Zhibu, hs: &Synapse, room: &OwnedRoomId, extra: &str) -> Running {
     start_bot_with(z, hs, room, extra, "")
 }
 
 /// Starts the bot with `extra` keys in `[matrix]` and `tail` tables after the branch.
-fn start_bot_with(z: &Zhibu, hs: &Synapse, room: &OwnedRoomId, extra: &str, tail: &str) -> Child {
+fn start_bot_with(z: &Zhibu, hs: &Synapse, room: &OwnedRoomId, extra: &str, tail: &str) -> Running {
     let config = z.write(
         "matrix.toml",
         format!(
@@ -122,6 +145,7 @@ fn start_bot_with(z: &Zhibu, hs: &Synapse, room: &OwnedRoomId, extra: &str, tail
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(z.path("bot.log")).unwrap()))
         .spawn()
+        .map(Running)
         .unwrap()
 }
 
@@ -448,4 +472,64 @@ async fn images_are_uploaded_and_sent() {
     assert_eq!(bytes, png);
     token.cancel();
     running.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_keeps_going_while_the_homeserver_is_down() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let hs = Synapse::start();
+    let z = Zhibu::new();
+    let alice = Member::login(&hs, "alice", "alicepass").await;
+    let room = alice.create_room(&["@bot:localhost"], false, false).await;
+    let config = z.write(
+        "both.toml",
+        format!(
+            "[console]\nenabled = true\ninitial_speaker = \"secretary\"\n\
+             [matrix]\nhomeserver = \"{}\"\nuser = \"@bot:localhost\"\npassword = \"botpass\"\n\
+             [[branch]]\nid = \"cs\"\nname = \"计算机支部\"\ngroups = [\"matrix:{room}\", \"console:group\"]\nauto_enroll = true\n",
+            hs.url()
+        )
+        .as_bytes(),
+    );
+    let mut bot = z
+        .command(&["--config", path_str(&config), "run"])
+        .env("ZHIBU_LOG", "warn,zhibu_matrix=info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(z.path("bot.log")).unwrap()))
+        .spawn()
+        .map(Running)
+        .unwrap();
+    let mut stdin = bot.stdin.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = bot.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    alice.wait_for_join(&room, "@bot:localhost").await;
+    alice.say(&room, "/签到").await;
+    alice.hear(&room, "签到成功").await;
+
+    // The homeserver goes away; the console still answers at once.
+    hs.stop();
+    stdin.write_all("/问 预备期多长时间\n".as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let answer = lines.recv_timeout(Duration::from_secs(10)).expect("the console answered while Matrix was down");
+    assert!(answer.starts_with("bot> 问：预备党员的预备期是多长时间"), "{answer}");
+
+    // It comes back; the bot reconnects (with backoff) and answers on Matrix again.
+    hs.restart();
+    alice.say(&room, "/问 入党介绍人要几个").await;
+    alice.hear(&room, "入党介绍人").await;
+
+    // End of console input ends the session: the bot stops cleanly, Matrix included.
+    drop(stdin);
+    let status = tokio::task::spawn_blocking(move || bot.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(z.path("bot.log")).unwrap();
+    assert!(log.contains("sync failed; retrying"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
 }

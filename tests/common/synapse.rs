@@ -39,6 +39,18 @@ impl Synapse {
         server
     }
 
+    /// Stops the homeserver (its data stays), as an outage.
+    pub fn stop(&self) {
+        let status = std::process::Command::new(script()).args(["stop", path_str(self.dir.path())]).status().unwrap();
+        assert!(status.success(), "scripts/synapse stop failed");
+    }
+
+    /// Starts it again on the same port with the same data, after [`stop`](Self::stop).
+    pub fn restart(&self) {
+        let status = std::process::Command::new(script()).args(["start", path_str(self.dir.path()), &self.port.to_string()]).status().unwrap();
+        assert!(status.success(), "scripts/synapse start failed");
+    }
+
     /// Registers a user (not an admin) by the shared secret.
     pub fn register(&self, user: &str, password: &str) {
         let status = std::process::Command::new(script()).args(["register", path_str(self.dir.path()), user, password]).status().unwrap();
