@@ -1,6 +1,7 @@
 //! A local Synapse for tests and benchmarks, through `scripts/synapse` (which installs it from
 //! PyPI into a cached venv): started on a free port with the users bot, alice, secretary and
 //! mallory registered, stopped on drop.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
