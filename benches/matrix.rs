@@ -9,6 +9,7 @@
 //! `ZHIBU_BENCH_MESSAGES` sets the messages per bot (default 200).
 
 #[path = "../tests/common/synapse.rs"]
+#[allow(dead_code)]
 mod synapse;
 
 use std::process::{Child, Command, Stdio};
