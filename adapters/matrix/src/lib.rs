@@ -222,44 +222,54 @@ impl MatrixAdapter {
 /// Handles of the events delivered during the current sync.
 type Pending = Arc<std::sync::Mutex<Vec<Handled>>>;
 
-/// Messages, reactions and read receipts from others become model events, delivered tracked.
-fn register_event_handlers(client: &Client, sink: &EventSink, pending: &Pending, own: &OwnedUserId) {
-    fn track(pending: &Pending, handled: Result<Handled, AdapterError>) {
-        match handled {
-            Ok(h) => pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(h),
+/// What every event handler needs: where events go, the current sync's handles, the bot's id.
+#[derive(Clone)]
+struct Forward {
+    sink: EventSink,
+    pending: Pending,
+    own: OwnedUserId,
+}
+
+impl Forward {
+    /// Delivers `event` tracked, so the sync token waits for it.
+    async fn deliver(&self, event: zhibu_chat::Event) {
+        match self.sink.deliver_tracked(event).await {
+            Ok(h) => self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(h),
             Err(_) => tracing::debug!("runtime closed; event dropped"),
         }
     }
-    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
+}
+
+/// Messages, reactions and read receipts from others become model events, delivered tracked.
+fn register_event_handlers(client: &Client, sink: &EventSink, pending: &Pending, own: &OwnedUserId) {
+    let forward = Forward { sink: sink.clone(), pending: pending.clone(), own: own.clone() };
+    let f = forward.clone();
     client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
-        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        let f = f.clone();
         async move {
-            if event.sender == own {
-                return;
-            }
-            if let Some(incoming) = convert::incoming(&event, &room).await {
-                track(&pending, sink.deliver_tracked(zhibu_chat::Event::Message(incoming)).await);
+            if event.sender != f.own {
+                if let Some(incoming) = convert::incoming(&event, &room).await {
+                    f.deliver(zhibu_chat::Event::Message(incoming)).await;
+                }
             }
         }
     });
-    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
+    let f = forward.clone();
     client.add_event_handler(move |event: OriginalSyncReactionEvent, room: Room| {
-        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        let f = f.clone();
         async move {
-            if event.sender == own {
-                return;
-            }
-            if let Some(reaction) = convert::reaction(&event, &room) {
-                track(&pending, sink.deliver_tracked(reaction).await);
+            if event.sender != f.own {
+                if let Some(reaction) = convert::reaction(&event, &room) {
+                    f.deliver(reaction).await;
+                }
             }
         }
     });
-    let (s, p, me) = (sink.clone(), pending.clone(), own.clone());
     client.add_event_handler(move |event: SyncEphemeralRoomEvent<ReceiptEventContent>, room: Room| {
-        let (sink, pending, own) = (s.clone(), p.clone(), me.clone());
+        let f = forward.clone();
         async move {
-            for read in convert::reads(&event.content, &room, &own) {
-                track(&pending, sink.deliver_tracked(read).await);
+            for read in convert::reads(&event.content, &room, &f.own) {
+                f.deliver(read).await;
             }
         }
     });
