@@ -1,12 +1,11 @@
 //! The runtime: wires adapters to the bot.
 //!
-//! adapter → [`Envelope`] → duplicate filter (platform message id) → one queue per shard of
-//! chats (order within a chat, chats in parallel) → `Bot::handle` on a blocking thread (the
-//! store fsyncs) → the outbox sends each reply through the adapter of its platform, retrying
-//! transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
+//! adapter → [`Envelope`] → one queue per shard of chats (order within a chat, chats in
+//! parallel) → `Bot::handle` on a blocking thread (the store fsyncs), unless the event's id is
+//! recorded as handled (a duplicate is always behind the first in its chat's queue) → the
+//! outbox sends each reply through the adapter of its platform, retrying transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
 //! adapters stop reading, queued events are still handled, the store is flushed.
 
-use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, Envelope, Event, EventSink, MessageId};
+use zhibu_chat::{Adapter, Envelope, Event, EventSink};
 use zhibu_commands::Bot;
 
 use crate::delivery::{send_with_retry, Adapters};
@@ -28,38 +27,10 @@ pub struct StartupError(pub String);
 
 /// Chats are spread over this many queues; each handles its events one at a time, in order.
 const SHARDS: usize = 8;
-/// How many recent message ids are remembered to drop duplicates.
-const DEDUP_WINDOW: usize = 10_000;
 /// Delays before the 2nd, 3rd and 4th attempt of a send that failed transiently.
 const SEND_BACKOFF: [Duration; 3] = [Duration::from_millis(200), Duration::from_secs(1), Duration::from_secs(5)];
 /// How long shutdown waits for queued events to be handled.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Remembers the last [`DEDUP_WINDOW`] message ids.
-struct Dedup {
-    seen: HashSet<MessageId>,
-    order: VecDeque<MessageId>,
-}
-
-impl Dedup {
-    fn new() -> Self {
-        Self { seen: HashSet::new(), order: VecDeque::new() }
-    }
-
-    /// True the first time an id is offered.
-    fn first_time(&mut self, id: &MessageId) -> bool {
-        if !self.seen.insert(id.clone()) {
-            return false;
-        }
-        self.order.push_back(id.clone());
-        if self.order.len() > DEDUP_WINDOW {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
-        }
-        true
-    }
-}
 
 /// Runs the bot with `adapters` and the scheduled `jobs` until `shutdown` is cancelled or a
 /// session-ending adapter stops.
@@ -124,7 +95,6 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         Err(e) => tracing::warn!(error = %e, "pruning old handled-event ids failed"),
         Ok(Ok(_)) => {}
     }
-    let mut dedup = Dedup::new();
     // Events keep flowing until every adapter has stopped and the queue is empty.
     loop {
         let envelope = tokio::select! {
@@ -138,12 +108,6 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
                 Err(_) => break,
             },
         };
-        if let Some(id) = envelope.event.id() {
-            if !dedup.first_time(id) {
-                tracing::debug!(%id, "duplicate event dropped");
-                continue;
-            }
-        }
         let shard = shard_of(&envelope.event);
         if shards[shard].send(envelope).await.is_err() {
             tracing::error!("a chat queue stopped unexpectedly");
@@ -225,7 +189,7 @@ mod tests {
 
     #[test]
     fn an_event_delivered_again_is_handled_once() {
-        use zhibu_chat::{ChatId, ChatKind, Incoming, Sender, UserId};
+        use zhibu_chat::{ChatId, ChatKind, Incoming, MessageId, Sender, UserId};
         use zhibu_commands::testing::{at, BotTester};
 
         let t = BotTester::new();
@@ -246,18 +210,5 @@ mod tests {
         assert!(handle_once(&t.bot, &report).is_empty());
         let branch = t.bot.settings().branches[0].id.clone();
         assert_eq!(t.bot.store().reports_by_author(&branch, &alice).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn duplicates_are_recognised_within_the_window() {
-        let mut d = Dedup::new();
-        let id = |n: usize| MessageId::parse(&format!("t:{n}")).unwrap();
-        assert!(d.first_time(&id(1)));
-        assert!(!d.first_time(&id(1)));
-        for n in 2..=DEDUP_WINDOW + 1 {
-            assert!(d.first_time(&id(n)));
-        }
-        // Id 1 has left the window.
-        assert!(d.first_time(&id(1)));
     }
 }
