@@ -150,6 +150,9 @@ struct RawBranch {
     #[serde(default)]
     groups: Vec<String>,
     auto_enroll: Option<bool>,
+    /// Platforms whose direct chats belong to this branch (`["wxoa"]` for an Official Account).
+    #[serde(default)]
+    direct_enroll: Vec<String>,
     default_role: Option<String>,
     #[serde(default)]
     secretaries: Vec<String>,
@@ -376,6 +379,12 @@ fn resolve_branch(b: RawBranch, key: &str) -> Result<BranchSettings, Vec<String>
         .enumerate()
         .filter_map(|(j, g)| ChatId::parse(g).map_err(|e| problems.push(format!("{key}.groups[{j}]: `{g}`: {e} (write platform:chat, e.g. console:group)"))).ok())
         .collect();
+    let direct_enroll: Vec<zhibu_chat::Platform> = b
+        .direct_enroll
+        .iter()
+        .enumerate()
+        .filter_map(|(j, p)| zhibu_chat::Platform::new(p).map_err(|e| problems.push(format!("{key}.direct_enroll[{j}]: `{p}`: {e}"))).ok())
+        .collect();
     let default_role = match b.default_role.as_deref().map(str::parse::<Role>) {
         None => Role::Member,
         Some(Ok(role)) => role,
@@ -391,6 +400,7 @@ fn resolve_branch(b: RawBranch, key: &str) -> Result<BranchSettings, Vec<String>
             id,
             groups,
             auto_enroll: b.auto_enroll.unwrap_or(false),
+            direct_enroll,
             default_role,
             secretaries,
             committee,
@@ -473,7 +483,7 @@ mod tests {
         let config = parse(text).unwrap();
         assert_eq!(config.settings.branches.len(), 1);
         assert_eq!(config.jobs.len(), 4);
-        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence"] {
+        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "direct_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence"] {
             assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
         }
     }

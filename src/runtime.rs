@@ -203,6 +203,7 @@ mod tests {
             reply_to: None,
             id: MessageId::parse("console:event-1").unwrap(),
             timestamp: at("2026-11-25T09:00:00+08:00"),
+            bare_commands: false,
         });
         t.say("alice", "大家好");
         assert!(handle_once(&t.bot, &report)[0].text.starts_with("已收到你的思想汇报"));

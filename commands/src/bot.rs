@@ -164,7 +164,7 @@ impl Bot {
 
     fn handle_message(&self, message: &Incoming) -> Option<Outgoing> {
         let text = sanitize_text(&message.text);
-        let command = parse_command(&text);
+        let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
         let is_direct = message.chat_kind == ChatKind::Direct;
         // Plain talk in a group is not for the bot.
         if command.is_none() && (!is_direct || text.trim().is_empty()) {
@@ -239,6 +239,17 @@ impl Bot {
         }
     }
 
+    /// On a platform without slash commands, a message whose first word is exactly a command's
+    /// name is that command (`签到`, `积分 本周`); anything else stays a question for the FAQ. No
+    /// glued names and no typo guesses here: `学习强国怎么用` must reach the FAQ, not `/学习`.
+    fn keyword_command<'t>(&self, text: &'t str) -> Option<crate::framework::ParsedCommand<'t>> {
+        let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}');
+        let end = text.find(|c: char| c.is_whitespace() || c == '\u{3000}').unwrap_or(text.len());
+        let name = &text[..end];
+        self.registry.by_name(name)?;
+        Some(crate::framework::ParsedCommand { name, args: text[end..].trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}') })
+    }
+
     fn direct_question(&self, ctx: &Ctx<'_>, text: &str) -> Reply {
         let Some(faq) = self.registry.by_name("faq") else {
             return Reply::text(self.catalog.t("bot.direct_hint", &[]));
@@ -281,7 +292,7 @@ impl Bot {
             .settings
             .branches
             .iter()
-            .filter(|b| b.auto_enroll && b.groups.iter().any(|g| g.platform() == platform))
+            .filter(|b| b.auto_enroll && (b.direct_enroll.contains(&platform) || b.groups.iter().any(|g| g.platform() == platform)))
             .collect();
         Ok(if open.len() == 1 { Some(open[0]) } else { None })
     }
@@ -372,7 +383,7 @@ fn is_acknowledgement(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender};
+    use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender, UserId};
     use super::is_acknowledgement;
 
     use crate::testing::{user, BotTester};
@@ -423,9 +434,39 @@ mod tests {
             reply_to: None,
             id: zhibu_chat::MessageId::parse("console:x1").unwrap(),
             timestamp: crate::testing::at("2026-11-25T10:00:00+08:00"),
+            bare_commands: false,
         });
         let reply = t.bot.handle(&event);
         assert!(reply[0].text.contains("以后请私聊我提交"), "{}", reply[0].text);
+    }
+
+    #[test]
+    fn on_a_platform_without_slash_commands_a_keyword_is_the_command() {
+        let mut settings = Settings::demo();
+        settings.branches[0].direct_enroll = vec![zhibu_chat::Platform::new("wxoa").unwrap()];
+        let t = BotTester::with_settings(settings);
+        let says = |text: &str| {
+            let event = Event::Message(zhibu_chat::Incoming {
+                chat: ChatId::parse("wxoa:o_alice").unwrap(),
+                chat_kind: ChatKind::Direct,
+                sender: Sender { id: UserId::parse("wxoa:o_alice").unwrap(), display_name: String::new() },
+                text: text.into(),
+                mentions: Vec::new(),
+                reply_to: None,
+                id: zhibu_chat::MessageId::parse(&format!("wxoa:{text}")).unwrap(),
+                timestamp: crate::testing::at("2026-11-25T10:00:00+08:00"),
+                bare_commands: true,
+            });
+            t.bot.handle(&event).into_iter().map(|o| o.text).collect::<String>()
+        };
+        // The follower is enrolled in the branch that takes the platform's direct chats.
+        assert!(says("签到").starts_with("签到成功"), "{}", says("签到"));
+        assert!(says(" 签到 ").contains("已经签到"));
+        // Anything else is a question, even when it starts with a command's name.
+        assert!(says("预备期多久").contains("一年"));
+        assert!(!says("学习强国怎么用").contains("今日学习"));
+        // The same words on a slash platform stay plain talk in a group.
+        assert_eq!(t.say("alice", "签到"), "");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct BranchSettings {
     pub groups: Vec<ChatId>,
     /// Whoever writes in one of the groups becomes a member on their first message.
     pub auto_enroll: bool,
+    /// Platforms whose direct chats belong to this branch: an Official Account has no groups,
+    /// so whoever writes to it is (with `auto_enroll`) enrolled here.
+    pub direct_enroll: Vec<zhibu_chat::Platform>,
     /// The role a newly enrolled member gets.
     pub default_role: Role,
     /// Users who are the branch secretary (书记); made so at start.
@@ -128,6 +131,7 @@ impl Settings {
                 name: "演示支部".into(),
                 groups: vec![ChatId::parse("console:group").unwrap_or_else(|_| unreachable!("valid demo chat"))],
                 auto_enroll: true,
+                direct_enroll: Vec::new(),
                 default_role: Role::Member,
                 secretaries: vec![id("console:secretary")],
                 committee: Vec::new(),

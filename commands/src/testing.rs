@@ -45,6 +45,7 @@ impl BotTester {
             reply_to: None,
             id: MessageId::parse(&format!("console:{n}")).expect("id"),
             timestamp: self.clock.now_utc(),
+            bare_commands: false,
         })
     }
 

@@ -110,6 +110,7 @@ fn settings() -> Settings {
             name: format!("支部{b}"),
             groups: vec![ChatId::parse(&format!("test:group-{b}")).unwrap()],
             auto_enroll: true,
+            direct_enroll: Vec::new(),
             default_role: Role::Member,
             secretaries: vec![UserId::parse(&format!("test:sec-{b}")).unwrap()],
             committee: vec![],

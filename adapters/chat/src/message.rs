@@ -44,6 +44,9 @@ pub struct Incoming {
     /// When the platform says the message was sent (not when the bot saw it): a check-in sent
     /// at 23:50 and delivered after midnight still counts for the day it was sent.
     pub timestamp: DateTime<Utc>,
+    /// The platform has no slash-command convention (a WeChat Official Account): a message whose
+    /// first word is a command's name is that command (`签到` works like `/签到`).
+    pub bare_commands: bool,
 }
 
 /// Why an adapter could not turn some input into an [`Incoming`] message.

@@ -150,6 +150,7 @@ impl Session {
             reply_to: None,
             id,
             timestamp: Utc::now(),
+            bare_commands: false,
         })))
     }
 

@@ -72,6 +72,7 @@ pub async fn incoming(event: &OriginalSyncRoomMessageEvent, room: &Room) -> Opti
         reply_to,
         id: MessageId::parse(&format!("matrix:{}", event.event_id)).ok()?,
         timestamp,
+        bare_commands: false,
     })
 }
 
