@@ -33,6 +33,9 @@ struct RawConfig {
     #[serde(default)]
     points: RawPoints,
     matrix: Option<RawMatrix>,
+    onebot: Option<RawOneBot>,
+    wechat_oa: Option<RawWechatOa>,
+    wecom: Option<RawWeCom>,
     #[serde(default)]
     job: Vec<RawJob>,
 }
@@ -54,6 +57,225 @@ struct RawMatrix {
     allowed_inviters: Vec<String>,
     #[serde(default)]
     allowed_rooms: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOneBot {
+    /// Serve reverse WebSocket here (`127.0.0.1:8080`): NapCat, Lagrange, go-cqhttp connect.
+    listen: Option<String>,
+    /// The endpoint path (default `/onebot/v11/ws`).
+    path: Option<String>,
+    /// Required of connecting implementations, and sent when dialling; or `env:NAME`.
+    access_token: Option<String>,
+    /// Implementations to dial (forward WebSocket).
+    #[serde(default)]
+    connect: Vec<RawOneBotConnect>,
+    default_account: Option<String>,
+    action_timeout_secs: Option<u64>,
+    /// Messages a second to one chat once its burst is used (default 1; 0 turns pacing off).
+    chat_rate: Option<f64>,
+    chat_burst: Option<u32>,
+    ping_after_secs: Option<u64>,
+    ping_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOneBotConnect {
+    url: String,
+    access_token: Option<String>,
+}
+
+impl RawOneBot {
+    fn resolve(self, problems: &mut Vec<String>) -> zhibu_onebot::OneBotConfig {
+        let mut c = zhibu_onebot::OneBotConfig::default();
+        if let Some(listen) = &self.listen {
+            match listen.parse() {
+                Ok(addr) => c.listen = Some(addr),
+                Err(_) => problems.push(format!("onebot.listen: `{listen}` is not an address like 127.0.0.1:8080")),
+            }
+        }
+        if let Some(path) = self.path {
+            if !path.starts_with('/') {
+                problems.push(format!("onebot.path: `{path}` must start with /"));
+            }
+            c.server.path = path;
+        }
+        let token = secret("onebot.access_token", self.access_token, problems);
+        c.server.access_token = token.clone();
+        for (i, target) in self.connect.into_iter().enumerate() {
+            if !target.url.starts_with("ws://") && !target.url.starts_with("wss://") {
+                problems.push(format!("onebot.connect[{i}].url: `{}` is not a ws:// or wss:// URL", target.url));
+            }
+            let access_token = secret(&format!("onebot.connect[{i}].access_token"), target.access_token, problems).or_else(|| token.clone());
+            c.connect.push(zhibu_onebot::ForwardSettings { url: target.url, access_token });
+        }
+        if c.listen.is_none() && c.connect.is_empty() {
+            problems.push("onebot: give `listen` (reverse WebSocket) or `[[onebot.connect]]` (forward WebSocket)".into());
+        }
+        c.default_account = self.default_account;
+        let secs = |v: Option<u64>, key: &str, default: std::time::Duration, problems: &mut Vec<String>| match v {
+            None => default,
+            Some(0) => {
+                problems.push(format!("onebot.{key}: must be at least 1"));
+                default
+            }
+            Some(s) => std::time::Duration::from_secs(s),
+        };
+        c.action_timeout = secs(self.action_timeout_secs, "action_timeout_secs", c.action_timeout, problems);
+        c.liveness.ping_after = secs(self.ping_after_secs, "ping_after_secs", c.liveness.ping_after, problems);
+        c.liveness.ping_timeout = secs(self.ping_timeout_secs, "ping_timeout_secs", c.liveness.ping_timeout, problems);
+        if let Some(rate) = self.chat_rate {
+            if !(0.0..=1000.0).contains(&rate) {
+                problems.push("onebot.chat_rate: messages a second, between 0 (no pacing) and 1000".into());
+            }
+            c.chat_rate = rate;
+        }
+        if let Some(burst) = self.chat_burst {
+            c.chat_burst = burst;
+        }
+        c
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWechatOa {
+    /// Serve the callback here (`127.0.0.1:8081`, behind the HTTPS reverse proxy).
+    listen: String,
+    /// The callback path (default `/wechat`).
+    path: Option<String>,
+    /// The Token of the OA backend's server settings (令牌), or `env:NAME`.
+    token: String,
+    app_id: String,
+    /// The AppSecret, or `env:NAME`: for the customer-service API.
+    app_secret: String,
+    /// The EncodingAESKey (消息加解密密钥), or `env:NAME`; with it, safe mode is accepted.
+    encoding_aes_key: Option<String>,
+    /// `compatible` (default: plaintext and, with a key, safe mode) or `safe` (safe mode only).
+    mode: Option<String>,
+    /// Default `https://api.weixin.qq.com`.
+    api_base: Option<String>,
+    /// How long a callback waits for the reply before answering `success` (default "4500ms").
+    reply_deadline: Option<String>,
+}
+
+/// `4500ms`, `4.5s`, `3s`.
+fn parse_short_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(std::time::Duration::from_millis);
+    }
+    let secs: f64 = s.strip_suffix('s')?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs))
+}
+
+impl RawWechatOa {
+    fn resolve(self, problems: &mut Vec<String>) -> zhibu_wechat_oa::WechatOaConfig {
+        let listen = self.listen.parse().unwrap_or_else(|_| {
+            problems.push(format!("wechat_oa.listen: `{}` is not an address like 127.0.0.1:8081", self.listen));
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+        });
+        let token = secret("wechat_oa.token", Some(self.token), problems).unwrap_or_default();
+        if token.is_empty() || !token.chars().all(|c| c.is_ascii_alphanumeric()) || token.len() > 32 {
+            problems.push("wechat_oa.token: 1 to 32 letters and digits, as on the OA backend".into());
+        }
+        let app_secret = secret("wechat_oa.app_secret", Some(self.app_secret), problems).unwrap_or_default();
+        let mut c = zhibu_wechat_oa::WechatOaConfig::new(listen, &token, &self.app_id, &app_secret);
+        if self.app_id.trim().is_empty() {
+            problems.push("wechat_oa.app_id: give the account's AppID".into());
+        }
+        if let Some(path) = self.path {
+            if !path.starts_with('/') {
+                problems.push(format!("wechat_oa.path: `{path}` must start with /"));
+            }
+            c.path = path;
+        }
+        c.encoding_aes_key = secret("wechat_oa.encoding_aes_key", self.encoding_aes_key, problems);
+        if let Some(key) = &c.encoding_aes_key {
+            if let Err(e) = zhibu_wechat_oa::crypto::MessageCrypto::new(key, &c.app_id) {
+                problems.push(format!("wechat_oa.encoding_aes_key: {e}"));
+            }
+        }
+        match self.mode.as_deref() {
+            None | Some("compatible") => {}
+            Some("safe") if c.encoding_aes_key.is_some() => c.mode = zhibu_wechat_oa::Mode::Safe,
+            Some("safe") => problems.push("wechat_oa.mode: \"safe\" needs encoding_aes_key".into()),
+            Some(other) => problems.push(format!("wechat_oa.mode: `{other}` is not \"compatible\" or \"safe\"")),
+        }
+        if let Some(base) = self.api_base {
+            if !base.starts_with("http://") && !base.starts_with("https://") {
+                problems.push(format!("wechat_oa.api_base: `{base}` is not an http(s) URL"));
+            }
+            c.api_base = base;
+        }
+        if let Some(deadline) = self.reply_deadline {
+            match parse_short_duration(&deadline) {
+                Some(d) if d <= std::time::Duration::from_secs(10) => c.reply_deadline = d,
+                _ => problems.push(format!("wechat_oa.reply_deadline: `{deadline}` is not a duration up to 10s (e.g. \"4500ms\")")),
+            }
+        }
+        c
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeCom {
+    /// Messages per rolling minute per robot (default 20, WeCom's limit).
+    messages_per_minute: Option<u32>,
+    /// The group robots, each the chat `wecom:<name>`.
+    #[serde(default)]
+    robot: Vec<RawWeComRobot>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeComRobot {
+    name: String,
+    /// The robot's whole webhook address (with `key=`), or `env:NAME`.
+    webhook: String,
+    /// `text` (default) or `markdown`.
+    format: Option<String>,
+}
+
+impl RawWeCom {
+    fn resolve(self, problems: &mut Vec<String>) -> zhibu_wecom::WeComConfig {
+        let mut c = zhibu_wecom::WeComConfig::default();
+        match self.messages_per_minute {
+            Some(n @ 1..=20) => c.per_minute = n,
+            Some(_) => problems.push("wecom.messages_per_minute: between 1 and 20 (WeCom allows 20 a minute per robot)".into()),
+            None => {}
+        }
+        if self.robot.is_empty() {
+            problems.push("wecom: add a robot ([[wecom.robot]] with name and webhook)".into());
+        }
+        for (i, r) in self.robot.into_iter().enumerate() {
+            let key = format!("wecom.robot[{i}]");
+            let chat = format!("{}:{}", zhibu_wecom::PLATFORM, r.name);
+            if ChatId::parse(&chat).is_err() || r.name.contains(char::is_whitespace) {
+                problems.push(format!("{key}.name: `{}` must be a short name without spaces", r.name));
+            } else if c.robots.iter().any(|o| o.name == r.name) {
+                problems.push(format!("{key}.name: `{}` is used by two robots", r.name));
+            }
+            let format = match r.format.as_deref() {
+                None | Some("text") => zhibu_wecom::Format::Text,
+                Some("markdown") => zhibu_wecom::Format::Markdown,
+                Some(other) => {
+                    problems.push(format!("{key}.format: `{other}` is not \"text\" or \"markdown\""));
+                    zhibu_wecom::Format::Text
+                }
+            };
+            // The address is not repeated in problems: its key is the robot's secret.
+            let Some(webhook) = secret(&format!("{key}.webhook"), Some(r.webhook), problems) else { continue };
+            match zhibu_wecom::Webhook::parse(&webhook) {
+                Ok(webhook) => c.robots.push(zhibu_wecom::RobotConfig { name: r.name, webhook, format }),
+                Err(e) => problems.push(format!("{key}.webhook: {e}")),
+            }
+        }
+        c
+    }
 }
 
 /// Settings of the Matrix adapter, before the data dir is known.
@@ -184,6 +406,9 @@ pub struct ConsoleSettings {
 pub struct Config {
     pub settings: Settings,
     pub matrix: Option<MatrixSettings>,
+    pub onebot: Option<zhibu_onebot::OneBotConfig>,
+    pub wechat_oa: Option<zhibu_wechat_oa::WechatOaConfig>,
+    pub wecom: Option<zhibu_wecom::WeComConfig>,
     pub jobs: Vec<crate::scheduler::JobSpec>,
     pub data_dir: Option<PathBuf>,
     pub console: ConsoleSettings,
@@ -206,6 +431,9 @@ impl Config {
         Config {
             settings: Settings::demo(),
             matrix: None,
+            onebot: None,
+            wechat_oa: None,
+            wecom: None,
             jobs: Vec::new(),
             data_dir: None,
             console: ConsoleSettings {
@@ -286,7 +514,7 @@ impl RawConfig {
         }
         let console = ConsoleSettings {
             // The console is the default adapter: on unless another one is configured.
-            enabled: self.console.enabled.unwrap_or(self.matrix.is_none()),
+            enabled: self.console.enabled.unwrap_or(self.matrix.is_none() && self.onebot.is_none() && self.wechat_oa.is_none() && self.wecom.is_none()),
             initial_speaker: self.console.initial_speaker.unwrap_or(demo.console.initial_speaker),
             max_line_bytes: self.console.max_line_bytes.unwrap_or(demo.console.max_line_bytes),
         };
@@ -338,11 +566,18 @@ impl RawConfig {
                 allowed_rooms: m.allowed_rooms,
             }
         });
+        let onebot = self.onebot.map(|o| o.resolve(&mut problems));
+        let wechat_oa = self.wechat_oa.map(|w| w.resolve(&mut problems));
+        let wecom = self.wecom.map(|w| w.resolve(&mut problems));
+        check_wecom_groups(&branches, wecom.as_ref(), &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
             matrix,
+            onebot,
+            wechat_oa,
+            wecom,
             jobs,
             settings: Settings {
                 language,
@@ -356,6 +591,18 @@ impl RawConfig {
             data_dir: self.data_dir,
             console,
         })
+    }
+}
+
+/// A WeCom group is a configured robot: a typo in `wecom:<name>` would otherwise fail only when
+/// the first push is due.
+fn check_wecom_groups(branches: &[BranchSettings], wecom: Option<&zhibu_wecom::WeComConfig>, problems: &mut Vec<String>) {
+    for (i, b) in branches.iter().enumerate() {
+        for g in b.groups.iter().filter(|g| g.platform().as_str() == zhibu_wecom::PLATFORM) {
+            if !wecom.is_some_and(|w| w.robots.iter().any(|r| r.name == g.local())) {
+                problems.push(format!("branch[{i}].groups: `{g}` is not a robot in [[wecom.robot]]"));
+            }
+        }
     }
 }
 
@@ -483,9 +730,80 @@ mod tests {
         let config = parse(text).unwrap();
         assert_eq!(config.settings.branches.len(), 1);
         assert_eq!(config.jobs.len(), 4);
-        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "direct_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence"] {
+        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "direct_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence", "messages_per_minute", "webhook", "format"] {
             assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
         }
+    }
+
+    #[test]
+    fn the_wechat_oa_section_is_read_and_checked() {
+        let example = include_str!("../zhibu.example.toml");
+        let start = example.find("# [wechat_oa]").unwrap();
+        let section: String = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .replace("env:WECHAT_OA_TOKEN", "zhibuToken1")
+            .replace("env:WECHAT_OA_SECRET", "s3cret")
+            .replace("env:WECHAT_OA_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
+        let config = parse(&section).unwrap();
+        let w = config.wechat_oa.unwrap();
+        assert_eq!((w.listen.to_string().as_str(), w.path.as_str(), w.token.as_str()), ("127.0.0.1:8081", "/wechat", "zhibuToken1"));
+        assert_eq!(w.reply_deadline, std::time::Duration::from_millis(4500));
+        assert!(w.encoding_aes_key.is_some());
+        assert!(!config.console.enabled, "a network adapter turns the console off");
+        let bad = parse("[wechat_oa]\nlisten = \"nowhere\"\ntoken = \"a b\"\napp_id = \"wx1\"\napp_secret = \"x\"\nencoding_aes_key = \"short\"\nmode = \"paranoid\"\nreply_deadline = \"1h\"\n")
+            .unwrap_err()
+            .to_string();
+        for key in ["wechat_oa.listen", "wechat_oa.token", "wechat_oa.encoding_aes_key", "wechat_oa.mode", "wechat_oa.reply_deadline"] {
+            assert!(bad.contains(key), "{key}: {bad}");
+        }
+        let text = parse("[wechat_oa]\nlisten = \"127.0.0.1:1\"\ntoken = \"t\"\napp_id = \"wx1\"\napp_secret = \"x\"\nmode = \"safe\"\n").unwrap_err().to_string();
+        assert!(text.contains("wechat_oa.mode: \"safe\" needs encoding_aes_key"), "{text}");
+    }
+
+    #[test]
+    fn the_wecom_section_is_read_and_checked() {
+        let example = include_str!("../zhibu.example.toml");
+        let start = example.find("# [wecom]").unwrap();
+        let section: String = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .replace("env:ZHIBU_WECOM_CS", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6");
+        let config = parse(&format!("{section}[[branch]]\nid = \"cs\"\ngroups = [\"wecom:cs\"]\n")).unwrap();
+        let w = config.wecom.unwrap();
+        assert_eq!((w.per_minute, w.robots.len(), w.robots[0].name.as_str(), w.robots[0].format), (20, 1, "cs", zhibu_wecom::Format::Text));
+        assert!(!config.console.enabled, "a robot turns the console off");
+
+        let bad = parse(
+            "[wecom]\nmessages_per_minute = 60\n[[wecom.robot]]\nname = \"a b\"\nwebhook = \"ftp://x/?key=secret1\"\nformat = \"html\"\n\
+             [[wecom.robot]]\nname = \"b\"\nwebhook = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send\"\n\
+             [[wecom.robot]]\nname = \"c\"\nwebhook = \"env:ZHIBU_TEST_UNSET_WECOM_HOOK\"\n\
+             [[branch]]\nid = \"x\"\ngroups = [\"wecom:typo\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for expected in [
+            "wecom.messages_per_minute: between 1 and 20",
+            "wecom.robot[0].name: `a b`",
+            "wecom.robot[0].webhook: not an http:// or https:// URL",
+            "wecom.robot[0].format: `html`",
+            "wecom.robot[1].webhook: has no `key=`",
+            "wecom.robot[2].webhook: environment variable ZHIBU_TEST_UNSET_WECOM_HOOK is not set",
+            "branch[0].groups: `wecom:typo` is not a robot in [[wecom.robot]]",
+        ] {
+            assert!(bad.contains(expected), "{expected}: {bad}");
+        }
+        assert!(!bad.contains("secret1"), "webhook keys stay out of messages: {bad}");
+        let text = parse("[[branch]]\nid = \"x\"\ngroups = [\"wecom:cs\"]\n").unwrap_err().to_string();
+        assert!(text.contains("`wecom:cs` is not a robot"), "{text}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The runtime: wires adapters to the bot.
 //!
 //! adapter → [`Envelope`] → one queue per shard of chats (order within a chat, chats in
-//! parallel) → `Bot::handle` on a blocking thread (the store fsyncs), unless the event's id is
+//! parallel) → `Bot::handle` on the shard's own thread (the store fsyncs), unless the event's id is
 //! recorded as handled (a duplicate is always behind the first in its chat's queue) → the
 //! outbox sends each reply through the adapter of its platform, retrying transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
 //! adapters stop reading, queued events are still handled, the store is flushed.
@@ -26,7 +26,7 @@ use crate::scheduler::{JobSpec, Scheduler};
 pub struct StartupError(pub String);
 
 /// Chats are spread over this many queues; each handles its events one at a time, in order.
-const SHARDS: usize = 8;
+const SHARDS: usize = 4;
 /// Delays before the 2nd, 3rd and 4th attempt of a send that failed transiently.
 const SEND_BACKOFF: [Duration; 3] = [Duration::from_millis(200), Duration::from_secs(1), Duration::from_secs(5)];
 /// How long shutdown waits for queued events to be handled.
@@ -82,9 +82,15 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     };
 
     let mut shards = Vec::with_capacity(SHARDS);
-    for _ in 0..SHARDS {
+    for i in 0..SHARDS {
         let (shard_tx, shard_rx) = mpsc::channel::<Envelope>(256);
-        tracker.spawn(shard_worker(bot.clone(), by_platform.clone(), shard_rx, shutdown.clone()));
+        let (replies_tx, replies_rx) = mpsc::channel::<Handled>(256);
+        let handler_bot = bot.clone();
+        std::thread::Builder::new()
+            .name(format!("zhibu-shard-{i}"))
+            .spawn(move || shard_handler(&handler_bot, shard_rx, replies_tx))
+            .context("starting a handler thread")?;
+        tracker.spawn(shard_sender(by_platform.clone(), replies_rx, shutdown.clone()));
         shards.push(shard_tx);
     }
     tracker.close();
@@ -137,16 +143,28 @@ fn shard_of(event: &Event) -> usize {
     (hasher.finish() % SHARDS as u64) as usize
 }
 
-async fn shard_worker(bot: Arc<Bot>, adapters: Adapters, mut queue: mpsc::Receiver<Envelope>, shutdown: CancellationToken) {
-    while let Some(Envelope { event, done }) = queue.recv().await {
-        let bot = bot.clone();
-        let replies = match tokio::task::spawn_blocking(move || handle_once(&bot, &event)).await {
-            Ok(replies) => replies,
-            Err(e) => {
-                tracing::error!(error = %e, "handling an event panicked");
-                Vec::new()
-            }
-        };
+/// The replies to one event, and the event's done signal (dropped once they are sent).
+type Handled = (Vec<zhibu_chat::Outgoing>, Option<tokio::sync::oneshot::Sender<()>>);
+
+/// One shard's handler, on its own thread because the store may fsync: takes events in order
+/// and hands their replies to the shard's sender. Under load it drains its queue without
+/// sleeping between events, so an event costs no thread switch of its own.
+fn shard_handler(bot: &Bot, mut queue: mpsc::Receiver<Envelope>, replies: mpsc::Sender<Handled>) {
+    while let Some(Envelope { event, done }) = queue.blocking_recv() {
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_once(bot, &event)));
+        let out = handled.unwrap_or_else(|_| {
+            tracing::error!(chat = %event.chat(), "handling an event panicked");
+            Vec::new()
+        });
+        if replies.blocking_send((out, done)).is_err() {
+            return;
+        }
+    }
+}
+
+/// One shard's sender: sends the replies of each handled event in order, then signals it done.
+async fn shard_sender(adapters: Adapters, mut handled: mpsc::Receiver<Handled>, shutdown: CancellationToken) {
+    while let Some((replies, done)) = handled.recv().await {
         for reply in replies {
             if let Err(e) = send_with_retry(&adapters, &reply, &SEND_BACKOFF, &shutdown).await {
                 tracing::error!(chat = %reply.chat, error = %e, "reply not delivered");

@@ -25,5 +25,13 @@ pub fn check(path: Option<&Path>, env: &Env) -> anyhow::Result<ExitCode> {
         );
     }
     println!("  console adapter {}", if env.config.console.enabled { "enabled" } else { "disabled" });
+    if let Some(w) = &env.config.wechat_oa {
+        let mode = match (w.mode, w.encoding_aes_key.is_some()) {
+            (zhibu_wechat_oa::Mode::Safe, _) => "safe mode only",
+            (_, true) => "plaintext and safe mode",
+            (_, false) => "plaintext only",
+        };
+        println!("  wechat_oa adapter: callback http://{}{} ({mode}), API {}", w.listen, w.path, w.api_base);
+    }
     Ok(ExitCode::SUCCESS)
 }

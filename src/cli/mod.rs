@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the bot (the console adapter when no other is configured).
-    Run,
+    Run(run::RunArgs),
     /// Check the config file and report every problem with its key.
     CheckConfig,
     /// Ask, list, import and export the FAQ library.
@@ -65,7 +65,7 @@ pub struct UsageError(pub String);
 /// Warnings and errors, without the SDK's per-request errors (expected 404s such as "account
 /// data not found"; the adapter logs the failures that matter) and its key-backup warnings (the
 /// bot keeps no server-side key backup).
-const DEFAULT_LOG: &str = "warn,sled=error,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+const DEFAULT_LOG: &str = "warn,zhibu_onebot=info,sled=error,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
 
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZHIBU_LOG")
@@ -81,7 +81,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = cli.data_dir.clone().or_else(|| config.data_dir.clone()).unwrap_or_else(|| PathBuf::from("zhibu-data"));
     let env = Env { config, data_dir };
     match cli.command {
-        Command::Run => run::run(env),
+        Command::Run(args) => run::run(args, env),
         Command::CheckConfig => check_config::check(cli.config.as_deref(), &env),
         Command::Faq(cmd) => faq::run(cmd, &env),
         Command::Member(cmd) => member::run(cmd, &env),

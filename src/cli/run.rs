@@ -12,13 +12,25 @@ use zhibu_console::{ConsoleAdapter, ConsoleConfig, ConsoleLabels};
 use super::{Env, UsageError};
 use zhibu::runtime;
 
-pub fn run(env: Env) -> anyhow::Result<ExitCode> {
+/// Options of `zhibu run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Serve OneBot v11 reverse WebSocket on this address, overriding `[onebot] listen` (and
+    /// enabling OneBot with default settings when the config has no `[onebot]`).
+    #[arg(long, value_name = "ADDR")]
+    onebot_listen: Option<std::net::SocketAddr>,
+}
+
+pub fn run(args: RunArgs, mut env: Env) -> anyhow::Result<ExitCode> {
+    if let Some(addr) = args.onebot_listen {
+        env.config.onebot.get_or_insert_with(zhibu_onebot::OneBotConfig::default).listen = Some(addr);
+    }
     let bot = Arc::new(env.open_bot()?);
     let adapters = adapters(&env, &bot);
     if adapters.is_empty() {
         return Err(UsageError("no adapter is enabled: enable [console] or configure another adapter".into()).into());
     }
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     tokio.block_on(async move {
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -60,6 +72,27 @@ pub fn adapters(env: &Env, bot: &zhibu_commands::Bot) -> Vec<Arc<dyn Adapter>> {
             allowed_rooms: m.allowed_rooms.clone(),
             sync_timeout: std::time::Duration::from_secs(30),
         })));
+    }
+    if let Some(onebot) = &env.config.onebot {
+        adapters.push(Arc::new(zhibu_onebot::OneBotAdapter::new(onebot.clone())));
+    }
+    if let Some(wechat_oa) = &env.config.wechat_oa {
+        let catalog = bot.catalog();
+        let mut config = wechat_oa.clone();
+        // A new follower is greeted and shown what to send: the texts are the bot's, not the
+        // adapter's.
+        config.welcome = zhibu_wechat_oa::Welcome {
+            greeting: catalog.get("wxoa.welcome").to_owned(),
+            command: catalog.get("wxoa.welcome_command").to_owned(),
+        };
+        match zhibu_wechat_oa::WechatOaAdapter::new(config) {
+            Ok(adapter) => adapters.push(Arc::new(adapter)),
+            // The config check has already refused a bad key; this is not reached.
+            Err(e) => tracing::error!(error = %e, "the WeChat Official Account adapter cannot start"),
+        }
+    }
+    if let Some(wecom) = &env.config.wecom {
+        adapters.push(Arc::new(zhibu_wecom::WeComAdapter::new(wecom.clone())));
     }
     adapters
 }

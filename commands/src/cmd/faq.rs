@@ -22,13 +22,7 @@ impl Command for FaqCommand {
     }
 
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let secretaries: Vec<String> = ctx
-            .store
-            .members(&ctx.branch.id)?
-            .into_iter()
-            .filter(|m| m.role == Role::Secretary)
-            .map(|m| m.name)
-            .collect();
+        let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
         Ok(Reply::text(answer(ctx.faq, ctx.catalog, args, &secretaries)))
     }
 }

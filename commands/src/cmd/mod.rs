@@ -2,6 +2,7 @@
 //! from that list, so help can never drift from the commands.
 
 mod checkin;
+mod echo;
 mod faq;
 mod help;
 mod members;
@@ -39,6 +40,7 @@ pub fn all() -> Vec<Box<dyn Command>> {
         Box::new(members::MembersCommand),
         Box::new(role::RoleCommand),
         Box::new(remind::RemindCommand),
+        Box::new(echo::EchoCommand),
         Box::new(help::HelpCommand),
     ]
 }
@@ -59,6 +61,7 @@ mod tests {
             ("checkin", [T, T, T, T, T, T, T, T]),
             ("faq", [T, T, T, T, T, T, T, T]),
             ("help", [T, T, T, T, T, T, T, T]),
+            ("echo", [T, T, T, T, T, T, T, T]),
             ("thought_report", [T, T, T, T, T, T, T, F]),
             ("study_note", [T, T, T, T, T, T, T, F]),
             ("my_reports", [T, T, T, T, T, T, T, F]),

@@ -8,7 +8,7 @@
 //! know and offers the closest questions. A question made mostly of words no entry uses —
 //! weather, the canteen, someone else's file — cannot reach the threshold.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::entry::{FaqEntry, FaqRules};
 use super::text::{is_filler, is_question_bigram, normalize, terms, Term};
@@ -38,10 +38,23 @@ pub struct FaqMatch<'a> {
     pub closest: Vec<(&'a FaqEntry, f64)>,
 }
 
+/// One entry's phrasings (question and alternatives), by their total term weight; the terms
+/// themselves are in the index's postings.
 struct Doc {
-    phrasings: Vec<(HashSet<Term>, f64)>,
-    question_side: HashSet<Term>,
-    answer: HashSet<Term>,
+    /// Where this entry's phrasings start in the per-query phrasing table.
+    first_phrasing: usize,
+    phrasing_weights: Vec<f64>,
+}
+
+/// Where a term occurs; the search walks these lists instead of probing every entry's sets.
+#[derive(Default)]
+struct Postings {
+    /// Entries with the term in their question side (question, alternatives, keywords).
+    side: Vec<usize>,
+    /// Entries with the term only in their answer.
+    answer_only: Vec<usize>,
+    /// (entry, phrasing) pairs whose phrasing has the term.
+    phrasings: Vec<(usize, usize)>,
 }
 
 /// An in-memory index over the library, rebuilt whenever the library changes.
@@ -49,7 +62,9 @@ pub struct FaqIndex {
     entries: Vec<FaqEntry>,
     docs: Vec<Doc>,
     df: HashMap<Term, u32>,
-    postings: HashMap<Term, Vec<usize>>,
+    postings: HashMap<Term, Postings>,
+    /// Phrasings over all entries, the length of the per-query table.
+    phrasing_count: usize,
     synonyms: Vec<(String, String)>,
     /// Normalized phrases that make a question a request to decline.
     decline: Vec<String>,
@@ -76,12 +91,13 @@ impl FaqIndex {
         let mut index = FaqIndex {
             entries: Vec::new(),
             docs: Vec::new(),
-            df: HashMap::new(),
-            postings: HashMap::new(),
+            df: HashMap::default(),
+            postings: HashMap::default(),
+            phrasing_count: 0,
             synonyms: pairs,
             decline: rules.decline.iter().map(|d| normalize(d)).filter(|d| !d.is_empty()).collect(),
-            followers: HashMap::new(),
-            leaders: HashMap::new(),
+            followers: HashMap::default(),
+            leaders: HashMap::default(),
             n: entries.len() as f64,
             threshold,
         };
@@ -106,16 +122,25 @@ impl FaqIndex {
                     index.leaders.entry(*b).or_default().insert(*a);
                 }
                 *index.df.entry(t.clone()).or_default() += 1;
-                index.postings.entry(t.clone()).or_default().push(i);
+                index.postings.entry(t.clone()).or_default().side.push(i);
             }
         }
-        for (e, (phrasings, side)) in entries.iter().zip(term_sets) {
-            let answer = index.term_set(&e.answer);
-            let phrasings = phrasings.into_iter().map(|p| {
-                let w = p.iter().map(|t| index.weight(t)).sum();
-                (p, w)
-            });
-            index.docs.push(Doc { phrasings: phrasings.collect(), question_side: side, answer });
+        for (i, (e, (phrasings, side))) in entries.iter().zip(term_sets).enumerate() {
+            for t in index.term_set(&e.answer) {
+                if !side.contains(&t) {
+                    index.postings.entry(t).or_default().answer_only.push(i);
+                }
+            }
+            let first_phrasing = index.phrasing_count;
+            let mut phrasing_weights = Vec::with_capacity(phrasings.len());
+            for (p, terms) in phrasings.into_iter().enumerate() {
+                phrasing_weights.push(terms.iter().map(|t| index.weight(t)).sum());
+                for t in terms {
+                    index.postings.entry(t).or_default().phrasings.push((i, p));
+                }
+            }
+            index.phrasing_count += phrasing_weights.len();
+            index.docs.push(Doc { first_phrasing, phrasing_weights });
         }
         index.entries = entries;
         index
@@ -212,14 +237,7 @@ impl FaqIndex {
             (t, w)
         }).collect();
         let total: f64 = query.iter().map(|(_, w)| w).sum();
-        let mut candidates: Vec<usize> = query.iter().filter_map(|(t, _)| self.postings.get(t)).flatten().copied().collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        let mut scored: Vec<(usize, f64)> = if total > 0.0 {
-            candidates.into_iter().map(|i| (i, self.score(&self.docs[i], &query, total))).collect()
-        } else {
-            Vec::new()
-        };
+        let mut scored = if total > 0.0 { self.score_all(&query, total) } else { Vec::new() };
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let closest: Vec<(&FaqEntry, f64)> = scored.iter().take(3).map(|&(i, s)| (&self.entries[i], s)).collect();
         let best = closest.first().copied();
@@ -232,34 +250,47 @@ impl FaqIndex {
         FaqMatch { verdict, best, closest }
     }
 
-    fn score(&self, doc: &Doc, query: &[(Term, f64)], total: f64) -> f64 {
-        let covered: f64 = query
-            .iter()
-            .map(|(t, w)| {
-                if doc.question_side.contains(t) {
-                    *w
-                } else if doc.answer.contains(t) {
-                    w * ANSWER_MATCH
-                } else {
-                    0.0
-                }
+    /// Scores every entry that shares a question-side term with the query: half how much of
+    /// the query the entry covers (answer-only matches count less), half the F1 of its best
+    /// phrasing against the query.
+    fn score_all(&self, query: &[(Term, f64)], total: f64) -> Vec<(usize, f64)> {
+        let mut covered = vec![0.0; self.docs.len()];
+        let mut candidate = vec![false; self.docs.len()];
+        let mut matched = vec![0.0; self.phrasing_count];
+        for (t, w) in query {
+            let Some(p) = self.postings.get(t) else { continue };
+            for &d in &p.side {
+                covered[d] += w;
+                candidate[d] = true;
+            }
+            for &d in &p.answer_only {
+                covered[d] += w * ANSWER_MATCH;
+            }
+            for &(d, i) in &p.phrasings {
+                matched[self.docs[d].first_phrasing + i] += w;
+            }
+        }
+        (0..self.docs.len())
+            .filter(|&d| candidate[d])
+            .map(|d| {
+                let doc = &self.docs[d];
+                let best_phrasing = doc
+                    .phrasing_weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, weight)| {
+                        let matched = matched[doc.first_phrasing + i];
+                        if matched <= 0.0 || *weight <= 0.0 {
+                            return 0.0;
+                        }
+                        let recall = matched / total;
+                        let precision = matched / weight;
+                        2.0 * recall * precision / (recall + precision)
+                    })
+                    .fold(0.0, f64::max);
+                (d, 0.5 * covered[d] / total + 0.5 * best_phrasing)
             })
-            .sum();
-        let coverage = covered / total;
-        let best_phrasing = doc
-            .phrasings
-            .iter()
-            .map(|(terms, weight)| {
-                let matched: f64 = query.iter().filter(|(t, _)| terms.contains(t)).map(|(_, w)| w).sum();
-                if matched <= 0.0 || *weight <= 0.0 {
-                    return 0.0;
-                }
-                let recall = matched / total;
-                let precision = matched / weight;
-                2.0 * recall * precision / (recall + precision)
-            })
-            .fold(0.0, f64::max);
-        0.5 * coverage + 0.5 * best_phrasing
+            .collect()
     }
 }
 

@@ -81,6 +81,9 @@ pub struct Store {
     points: sled::Tree,
     engagement: sled::Tree,
     handled: sled::Tree,
+    /// Names of the members holding a role, per branch: asked on every FAQ miss ("ask the
+    /// secretary"), changed only when a member record is written, which clears it.
+    role_names: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(crate::domain::BranchId, crate::domain::Role), Vec<String>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -126,6 +129,7 @@ impl Store {
             points: tree("points")?,
             engagement: tree("engagement")?,
             handled: tree("handled")?,
+            role_names: Default::default(),
             db,
         };
         store.check_schema(&path, existed)?;

@@ -1,0 +1,76 @@
+//! Forward WebSocket: the bot dials the implementation's WebSocket server and redials with
+//! backoff whenever the connection drops or goes silent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{serve, Connection, Context};
+use crate::frame::RawId;
+use crate::ws_config;
+
+/// Delays between attempts grow from the first to the last and stay there.
+const BACKOFF: [Duration; 6] =
+    [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4), Duration::from_secs(8), Duration::from_secs(15), Duration::from_secs(30)];
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One implementation to dial.
+#[derive(Debug, Clone)]
+pub struct ForwardSettings {
+    pub url: String,
+    pub access_token: Option<String>,
+}
+
+/// Dials `settings.url` until `shutdown`, serving each connection while it lasts.
+pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_timeout: Duration, shutdown: CancellationToken) {
+    let mut attempt = 0usize;
+    loop {
+        match connect(&settings).await {
+            Ok(ws) => {
+                attempt = 0;
+                tracing::info!(url = %settings.url, "connected to the OneBot implementation (forward WebSocket)");
+                let (conn, outgoing) = Connection::new();
+                // Learn the account at once, not only from the first event.
+                let (login, ctx2) = (conn.clone(), ctx.clone());
+                tokio::spawn(async move {
+                    if let Ok(frame) = login.call("get_login_info", json!({}), action_timeout).await {
+                        let id = frame.data.as_ref().and_then(|d| d.get("user_id")).and_then(|v| serde_json::from_value::<RawId>(v.clone()).ok());
+                        if let Some(id) = id {
+                            ctx2.accounts.register(&id.text(), &login);
+                        }
+                    }
+                });
+                match serve(ws, conn, outgoing, ctx.clone(), None, shutdown.clone()).await {
+                    Ok(()) if shutdown.is_cancelled() => return,
+                    Ok(()) => tracing::warn!(url = %settings.url, "the OneBot implementation closed the connection"),
+                    Err(why) => tracing::warn!(url = %settings.url, "OneBot connection lost: {why}"),
+                }
+            }
+            Err(e) => tracing::warn!(url = %settings.url, error = %e, "cannot reach the OneBot implementation"),
+        }
+        let delay = BACKOFF[attempt.min(BACKOFF.len() - 1)];
+        attempt += 1;
+        tracing::info!(url = %settings.url, "reconnecting in {delay:?}");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn connect(settings: &ForwardSettings) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, String> {
+    let mut request = settings.url.as_str().into_client_request().map_err(|e| e.to_string())?;
+    if let Some(token) = &settings.access_token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
+        request.headers_mut().insert("Authorization", value);
+    }
+    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(request, Some(ws_config()), true)).await {
+        Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok((ws, _))) => Ok(ws),
+    }
+}

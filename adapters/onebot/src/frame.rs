@@ -1,0 +1,294 @@
+//! Frames from the implementation: events (they have `post_type`) and action responses (they
+//! have `echo`), and how a message event becomes a chat [`Event`].
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Platform, RejectReason, Sender, UserId};
+
+use crate::message::{RawMessage, Segment};
+
+/// An id as implementations send it: a number (QQ) or a string (some WeChat bridges).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawId {
+    Int(i64),
+    Str(String),
+}
+
+impl RawId {
+    pub fn text(&self) -> String {
+        match self {
+            RawId::Int(n) => n.to_string(),
+            RawId::Str(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawSender {
+    #[serde(default)]
+    pub nickname: Option<String>,
+    #[serde(default)]
+    pub card: Option<String>,
+}
+
+/// Any frame the implementation sends. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Frame {
+    // events
+    pub post_type: Option<String>,
+    pub message_type: Option<String>,
+    pub meta_event_type: Option<String>,
+    pub sub_type: Option<String>,
+    pub time: Option<i64>,
+    pub self_id: Option<RawId>,
+    pub message_id: Option<RawId>,
+    pub group_id: Option<RawId>,
+    pub user_id: Option<RawId>,
+    /// The message of an event; in an error response, go-cqhttp puts its error text here.
+    pub message: Option<RawMessage>,
+    pub sender: Option<RawSender>,
+    /// Heartbeat: milliseconds until the next one.
+    pub interval: Option<u64>,
+    // action responses
+    pub echo: Option<Value>,
+    /// `ok` / `async` / `failed` in a response; an object in a heartbeat.
+    pub status: Option<Value>,
+    pub retcode: Option<i64>,
+    pub data: Option<Value>,
+    pub wording: Option<String>,
+}
+
+/// What a frame means to a connection.
+#[derive(Debug)]
+pub enum Kind {
+    Message,
+    Heartbeat { interval_ms: Option<u64> },
+    Lifecycle,
+    /// A notice, request or meta event the bot does not use.
+    Ignored(String),
+    Response,
+    Unknown,
+}
+
+impl Frame {
+    pub fn kind(&self) -> Kind {
+        match self.post_type.as_deref() {
+            Some("message") => Kind::Message,
+            Some("meta_event") => match self.meta_event_type.as_deref() {
+                Some("heartbeat") => Kind::Heartbeat { interval_ms: self.interval },
+                Some("lifecycle") => Kind::Lifecycle,
+                other => Kind::Ignored(format!("meta_event/{}", other.unwrap_or("?"))),
+            },
+            Some(other) => Kind::Ignored(format!("{other}/{}", self.sub_type.as_deref().or(self.message_type.as_deref()).unwrap_or("?"))),
+            None if self.echo.is_some() || self.status.as_ref().is_some_and(Value::is_string) => Kind::Response,
+            None => Kind::Unknown,
+        }
+    }
+}
+
+/// Ids on the `onebot` platform: users are `onebot:<user_id>`; chats and messages carry the
+/// bot account they belong to, because several accounts may be connected at once:
+/// `onebot:<self_id>/group/<group_id>`, `onebot:<self_id>/private/<user_id>`,
+/// `onebot:<self_id>/<message_id>`.
+#[derive(Debug, Clone)]
+pub struct Ids {
+    pub platform: Platform,
+}
+
+/// Where a chat id points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target<'a> {
+    Group { account: &'a str, group: &'a str },
+    Private { account: &'a str, user: &'a str },
+}
+
+impl Ids {
+    pub fn new() -> Self {
+        Self { platform: Platform::new(crate::PLATFORM).unwrap_or_else(|_| unreachable!("a valid platform name")) }
+    }
+
+    pub fn user(&self, user: &str) -> Option<UserId> {
+        UserId::new(&self.platform, user).ok()
+    }
+
+    pub fn group(&self, account: &str, group: &str) -> Option<ChatId> {
+        ChatId::new(&self.platform, &format!("{account}/group/{group}")).ok()
+    }
+
+    pub fn private(&self, account: &str, user: &str) -> Option<ChatId> {
+        ChatId::new(&self.platform, &format!("{account}/private/{user}")).ok()
+    }
+
+    pub fn message(&self, account: &str, id: &str) -> Option<MessageId> {
+        MessageId::new(&self.platform, &format!("{account}/{id}")).ok()
+    }
+
+    /// Splits a chat id of this platform.
+    pub fn target<'a>(&self, chat: &'a ChatId) -> Option<Target<'a>> {
+        let mut parts = chat.local().splitn(3, '/');
+        let (account, kind, id) = (parts.next()?, parts.next()?, parts.next()?);
+        if account.is_empty() || id.is_empty() {
+            return None;
+        }
+        match kind {
+            "group" => Some(Target::Group { account, group: id }),
+            "private" => Some(Target::Private { account, user: id }),
+            _ => None,
+        }
+    }
+
+    /// The id of a received message: its message id, its time and a digest of who said what
+    /// where. Implementations number messages with small integers that come round again (after
+    /// a restart or reinstall, or a hash collision in go-cqhttp), while a duplicate event (a
+    /// reconnecting implementation) repeats all of it: the runtime drops duplicates and never a
+    /// new message.
+    pub fn received(&self, account: &str, id: &str, time: i64, digest: u64) -> Option<MessageId> {
+        MessageId::new(&self.platform, &format!("{account}/{id}@{time}.{digest:016x}")).ok()
+    }
+
+    /// The implementation's message id in one of our message ids (`<account>/<id>[@time]` → `id`).
+    pub fn local_message<'a>(&self, id: &'a MessageId) -> &'a str {
+        let m = id.local().split_once('/').map_or(id.local(), |(_, m)| m);
+        m.split_once('@').map_or(m, |(m, _)| m)
+    }
+}
+
+/// FNV-1a over the parts (NUL-separated): stable across builds and restarts, unlike std's
+/// hasher, because the ids it goes into are stored.
+fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Turns a message event into a chat event. `None` for events that are not for the bot (its
+/// own messages, missing ids); `Rejected` when the text is over `max_bytes`.
+pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Option<Event> {
+    let user_id = frame.user_id.as_ref()?.text();
+    if user_id == account {
+        return None;
+    }
+    let (chat, chat_kind) = match frame.message_type.as_deref() {
+        Some("group") => (ids.group(account, &frame.group_id.as_ref()?.text())?, ChatKind::Group),
+        Some("private") => (ids.private(account, &user_id)?, ChatKind::Direct),
+        _ => return None,
+    };
+    let sender_info = frame.sender.unwrap_or_default();
+    let display_name = [sender_info.card, sender_info.nickname].into_iter().flatten().find(|n| !n.trim().is_empty()).unwrap_or_else(|| user_id.clone());
+    let sender = Sender { id: ids.user(&user_id)?, display_name };
+    let mut text = String::new();
+    let mut mentions = Vec::new();
+    let mut reply_to = None;
+    for segment in frame.message.map(|m| m.segments()).unwrap_or_default() {
+        match segment {
+            Segment::Text(t) => text.push_str(&t),
+            // `@bot` addresses the bot; `@all` is not a person.
+            Segment::At { qq, .. } if qq == account || qq == "all" => {}
+            Segment::At { qq, name } => {
+                let display_name = name.unwrap_or_else(|| qq.clone());
+                text.push('@');
+                text.push_str(&display_name);
+                if let Some(user) = ids.user(&qq) {
+                    mentions.push(Mention { user, display_name });
+                }
+            }
+            Segment::Reply { id } => reply_to = ids.message(account, &id),
+            Segment::Image | Segment::Other => {}
+        }
+    }
+    if text.len() > max_bytes {
+        return Some(Event::Rejected { chat, chat_kind, sender, reason: RejectReason::TooLong { limit_bytes: max_bytes } });
+    }
+    let timestamp = frame.time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
+    let digest = fnv1a([chat.as_str(), sender.id.as_str(), text.as_str()]);
+    let id = ids.received(account, &frame.message_id.as_ref()?.text(), timestamp.timestamp(), digest)?;
+    Some(Event::Message(Incoming { chat, chat_kind, sender, text, mentions, reply_to, id, timestamp, bare_commands: false }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn frame(json: &str) -> Frame {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_group_message_in_array_format() {
+        let ids = Ids::new();
+        let f = frame(
+            r#"{"time":1764036000,"self_id":10001000,"post_type":"message","message_type":"group","sub_type":"normal",
+                "message_id":1000001,"group_id":200001,"user_id":300001,"anonymous":null,
+                "message":[{"type":"reply","data":{"id":"99"}},{"type":"at","data":{"qq":"10001000"}},{"type":"text","data":{"text":" /角色 "}},{"type":"at","data":{"qq":"300002","name":"小李"}}],
+                "raw_message":"","font":0,"sender":{"user_id":300001,"nickname":"王同学","card":"王五"}}"#,
+        );
+        assert!(matches!(f.kind(), Kind::Message));
+        let Some(Event::Message(m)) = to_event(&ids, f, "10001000", 1000) else { panic!() };
+        assert_eq!(m.chat.as_str(), "onebot:10001000/group/200001");
+        assert_eq!(m.chat_kind, ChatKind::Group);
+        assert_eq!(m.sender.id.as_str(), "onebot:300001");
+        assert_eq!(m.sender.display_name, "王五");
+        assert_eq!(m.text, " /角色 @小李");
+        assert_eq!(m.mentions[0].user.as_str(), "onebot:300002");
+        assert_eq!(m.reply_to.unwrap().as_str(), "onebot:10001000/99");
+        assert!(m.id.as_str().starts_with("onebot:10001000/1000001@1764036000."), "{}", m.id);
+        assert_eq!(ids.local_message(&m.id), "1000001");
+        assert_eq!(m.timestamp.timestamp(), 1764036000);
+    }
+
+    #[test]
+    fn a_private_message_in_cq_string_format_with_string_ids() {
+        let ids = Ids::new();
+        let f = frame(
+            r#"{"time":1764036000,"self_id":"wxid_bot","post_type":"message","message_type":"private","sub_type":"friend",
+                "message_id":"m-1","user_id":"wxid_alice","message":"/问 预备期&#91;多久&#93;","sender":{"nickname":"alice"}}"#,
+        );
+        let Some(Event::Message(m)) = to_event(&ids, f, "wxid_bot", 1000) else { panic!() };
+        assert_eq!(m.chat.as_str(), "onebot:wxid_bot/private/wxid_alice");
+        assert_eq!(m.chat_kind, ChatKind::Direct);
+        assert_eq!(m.text, "/问 预备期[多久]");
+    }
+
+    #[test]
+    fn own_messages_and_unknown_events_are_not_for_the_bot() {
+        let ids = Ids::new();
+        let own = frame(r#"{"post_type":"message","message_type":"group","message_id":1,"group_id":2,"user_id":10001000,"message":"x"}"#);
+        assert!(to_event(&ids, own, "10001000", 1000).is_none());
+        assert!(matches!(frame(r#"{"post_type":"notice","notice_type":"group_increase","sub_type":"approve"}"#).kind(), Kind::Ignored(_)));
+        assert!(matches!(frame(r#"{"post_type":"message_sent","message_type":"group"}"#).kind(), Kind::Ignored(_)));
+        assert!(matches!(frame(r#"{"status":"ok","retcode":0,"data":null,"echo":"3"}"#).kind(), Kind::Response));
+        assert!(matches!(frame(r#"{"what":"ever"}"#).kind(), Kind::Unknown));
+        let hb = frame(r#"{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"status":{"online":true}}"#);
+        assert!(matches!(hb.kind(), Kind::Heartbeat { interval_ms: Some(5000) }));
+    }
+
+    #[test]
+    fn an_oversized_message_is_rejected_not_dropped() {
+        let ids = Ids::new();
+        let text = "长".repeat(500);
+        let f = frame(&format!(r#"{{"post_type":"message","message_type":"group","message_id":1,"group_id":2,"user_id":3,"message":"{text}"}}"#));
+        assert!(matches!(to_event(&ids, f, "9", 100), Some(Event::Rejected { reason: RejectReason::TooLong { limit_bytes: 100 }, .. })));
+    }
+
+    #[test]
+    fn chat_ids_split_back_into_targets() {
+        let ids = Ids::new();
+        let g = ids.group("1", "2").unwrap();
+        assert_eq!(ids.target(&g), Some(Target::Group { account: "1", group: "2" }));
+        let p = ids.private("1", "wxid/x").unwrap();
+        assert_eq!(ids.target(&p), Some(Target::Private { account: "1", user: "wxid/x" }));
+        assert_eq!(ids.target(&ChatId::parse("onebot:1/guild/2").unwrap()), None);
+        assert_eq!(ids.local_message(&ids.message("1", "77").unwrap()), "77");
+        assert_eq!(ids.local_message(&ids.received("1", "77", 5, 9).unwrap()), "77");
+        // The digest is stable (it goes into stored ids).
+        assert_eq!(fnv1a(["a", "b"]), 0xab40_d782_0d40_8076, "FNV-1a of a NUL b NUL");
+    }
+}
