@@ -26,7 +26,7 @@ use crate::scheduler::{JobSpec, Scheduler};
 pub struct StartupError(pub String);
 
 /// Chats are spread over this many queues; each handles its events one at a time, in order.
-const SHARDS: usize = 4;
+const SHARDS: usize = 2;
 /// Delays before the 2nd, 3rd and 4th attempt of a send that failed transiently.
 const SEND_BACKOFF: [Duration; 3] = [Duration::from_millis(200), Duration::from_secs(1), Duration::from_secs(5)];
 /// How long shutdown waits for queued events to be handled.

@@ -73,6 +73,11 @@ fn the_robot_receives_the_scheduled_study_push_in_the_documented_format() {
     let list = zhibu(&z, &robot, &["--config", path_str(&config), "job", "list"]);
     list.assert_clean();
     assert!(list.stdout.contains(": sent 1 message(s)"), "{}", list.stdout);
+
+    let check = zhibu(&z, &robot, &["check-config", "--config", path_str(&config)]);
+    check.assert_clean();
+    assert!(check.stdout.contains("wecom:cs → http://127.0.0.1:"), "{}", check.stdout);
+    assert!(!check.stdout.contains("693a91f6"), "the webhook key is a secret: {}", check.stdout);
 }
 
 #[test]

@@ -33,5 +33,16 @@ pub fn check(path: Option<&Path>, env: &Env) -> anyhow::Result<ExitCode> {
         };
         println!("  wechat_oa adapter: callback http://{}{} ({mode}), API {}", w.listen, w.path, w.api_base);
     }
+    if let Some(w) = &env.config.wecom {
+        println!("  wecom adapter: {} robot(s), at most {} message(s) a minute each", w.robots.len(), w.per_minute);
+        for r in &w.robots {
+            // `Webhook` shows the address without its key.
+            let format = match r.format {
+                zhibu_wecom::Format::Text => "text",
+                zhibu_wecom::Format::Markdown => "markdown",
+            };
+            println!("    wecom:{} → {} ({format})", r.name, r.webhook);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

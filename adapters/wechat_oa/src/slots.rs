@@ -140,8 +140,8 @@ impl Slots {
         current
     }
 
-    /// How many slots are remembered (for tests and logs).
-    pub fn len(&self) -> usize {
+    /// How many slots are remembered.
+    pub fn remembered(&self) -> usize {
         self.lock().len()
     }
 }
@@ -233,10 +233,10 @@ mod tests {
         s.open("m1", "o_a", None, t0);
         s.finish("m1");
         assert_eq!(s.defer("m1"), Outcome::Ready(String::new()));
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.remembered(), 1);
         let (first, _) = s.open("m2", "o_b", None, t0 + Duration::from_secs(11));
         assert!(first);
-        assert_eq!(s.len(), 1, "m1 expired");
+        assert_eq!(s.remembered(), 1, "m1 expired");
     }
 
     #[tokio::test(start_paused = true)]

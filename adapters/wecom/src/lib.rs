@@ -152,7 +152,8 @@ impl Adapter for WeComAdapter {
                 Err(e) => Err(e),
             };
             let Err(error) = result else { continue };
-            tracing::warn!(robot = name, part = i + 1, parts = parts.len(), %error, "WeCom robot did not take the message");
+            // The runtime logs the failure and decides on a retry; this adds which part it was.
+            tracing::debug!(robot = name, part = i + 1, parts = parts.len(), %error, "WeCom robot did not take the message");
             if let SendError::RateLimited { retry_after } = &error {
                 state.limiter.pause(*retry_after);
             }

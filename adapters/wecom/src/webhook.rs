@@ -92,7 +92,6 @@ impl Http {
 #[async_trait]
 impl Transport for Http {
     async fn post_json(&self, webhook: &Webhook, body: Vec<u8>) -> Result<HttpReply, SendError> {
-        // `without_url`: reqwest's errors name the URL, and the URL holds the robot's key.
         let response = self
             .client
             .post(webhook.url().clone())
@@ -100,11 +99,25 @@ impl Transport for Http {
             .body(body)
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("WeCom webhook: {}", e.without_url())))?;
+            .map_err(network_error)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| SendError::Transient(format!("WeCom webhook: {}", e.without_url())))?;
+        let body = response.bytes().await.map_err(network_error)?;
         Ok(HttpReply { status, body: body.to_vec() })
     }
+}
+
+/// A failed request as a transient error with its causes ("error sending request" alone does
+/// not say whether DNS, the connection or TLS failed).
+fn network_error(e: reqwest::Error) -> SendError {
+    // reqwest's errors name the URL, and the URL holds the robot's key.
+    let e = e.without_url();
+    let mut message = format!("WeCom webhook: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    SendError::Transient(message)
 }
 
 #[derive(Deserialize)]
