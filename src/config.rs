@@ -735,17 +735,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_wechat_oa_section_is_read_and_checked() {
+    /// A commented-out section of the example config, uncommented (its comments dropped).
+    fn commented_example(header: &str) -> String {
         let example = include_str!("../zhibu.example.toml");
-        let start = example.find("# [wechat_oa]").unwrap();
-        let section: String = example[start..]
+        let start = example.find(header).unwrap();
+        example[start..]
             .lines()
             .take_while(|l| l.starts_with('#'))
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| !l.starts_with('#'))
             .map(|l| format!("{l}\n"))
-            .collect::<String>()
+            .collect()
+    }
+
+    #[test]
+    fn the_wechat_oa_section_is_read_and_checked() {
+        let section = commented_example("# [wechat_oa]")
             .replace("env:WECHAT_OA_TOKEN", "zhibuToken1")
             .replace("env:WECHAT_OA_SECRET", "s3cret")
             .replace("env:WECHAT_OA_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
@@ -767,15 +772,7 @@ mod tests {
 
     #[test]
     fn the_wecom_section_is_read_and_checked() {
-        let example = include_str!("../zhibu.example.toml");
-        let start = example.find("# [wecom]").unwrap();
-        let section: String = example[start..]
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
+        let section = commented_example("# [wecom]")
             .replace("env:ZHIBU_WECOM_CS", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6");
         let config = parse(&format!("{section}[[branch]]\nid = \"cs\"\ngroups = [\"wecom:cs\"]\n")).unwrap();
         let w = config.wecom.unwrap();

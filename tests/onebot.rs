@@ -1,15 +1,15 @@
 //! End-to-end tests of the OneBot v11 adapter: the real binary, driven by the shared harness's
 //! load generator (an implementation-side peer, installed by `scripts/onebot-peer`) and by a
 //! small implementation played here for the protocol details.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::result_large_err)]
 
 mod common;
 
 use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{path_str, Zhibu};
+use common::{path_str, Running, Zhibu};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -24,23 +24,6 @@ fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The bot process, killed on drop so that a failing test leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Running {
-    /// SIGTERM, then the exit code.
-    fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        self.0.wait().unwrap().code()
-    }
-}
 
 /// Starts `zhibu run` serving OneBot on `port` with `onebot` extra keys, the groups 200001,
 /// 200002 and 201003 (the load generator's warm-up group) in one branch.
@@ -55,15 +38,7 @@ fn start(z: &Zhibu, port: u16, onebot: &str) -> Running {
         )
         .as_bytes(),
     );
-    let child = z
-        .command(&["--config", path_str(&config), "run"])
-        .env("ZHIBU_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(z.path("bot.log")).unwrap())
-        .spawn()
-        .unwrap();
-    Running(child)
+    z.spawn_logged(&config, &[])
 }
 
 fn loadgen(port: u16, args: &[&str]) -> Value {
@@ -233,15 +208,7 @@ async fn forward_websocket_redials_after_the_implementation_restarts() {
         )
         .as_bytes(),
     );
-    let child = z
-        .command(&["--config", path_str(&config), "run"])
-        .env("ZHIBU_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(z.path("bot.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let bot = Running(child);
+    let bot = z.spawn_logged(&config, &[]);
     for round in 0..2u64 {
         let (tcp, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await.expect("the bot dialled").unwrap();
         let mut seen_token = None;

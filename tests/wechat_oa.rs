@@ -8,12 +8,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use common::{path_str, Zhibu};
+use common::{path_str, Running, Zhibu};
 use serde_json::Value;
 
 const TOKEN: &str = "zhibuToken1";
@@ -38,23 +38,6 @@ fn wechatpy() -> Command {
     cmd
 }
 
-/// A child process killed on drop, so that a failing test leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Running {
-    /// SIGTERM, then the exit code.
-    fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        self.0.wait().unwrap().code()
-    }
-}
 
 struct Bot {
     process: Running,
@@ -75,16 +58,7 @@ fn start(z: &Zhibu, extra: &str) -> Bot {
         )
         .as_bytes(),
     );
-    let child = z
-        .command(&["--config", path_str(&config), "run"])
-        .env("ZHIBU_LOG", "info")
-        .env("TEST_WXOA_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(z.path("bot.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let process = Running(child);
+    let process = z.spawn_logged(&config, &[("TEST_WXOA_SECRET", SECRET)]);
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(started.elapsed() < Duration::from_secs(20), "the bot never listened: {}", std::fs::read_to_string(z.path("bot.log")).unwrap());

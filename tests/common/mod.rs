@@ -5,7 +5,7 @@ pub mod synapse;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub struct Zhibu {
     pub dir: tempfile::TempDir,
@@ -98,4 +98,40 @@ impl Zhibu {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+/// A child process killed on drop, so that a failing test leaves nothing behind.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// SIGTERM, then the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        self.0.wait().expect("wait for the bot").code()
+    }
+}
+
+impl Zhibu {
+    /// Starts `zhibu --config CONFIG run` in the background with `envs`, logging at info to
+    /// `bot.log`.
+    pub fn spawn_logged(&self, config: &Path, envs: &[(&str, &str)]) -> Running {
+        let log = std::fs::File::create(self.path("bot.log")).expect("bot.log");
+        let child = self
+            .command(&["--config", path_str(config), "run"])
+            .env("ZHIBU_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn zhibu");
+        Running(child)
+    }
 }

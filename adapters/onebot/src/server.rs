@@ -99,6 +99,8 @@ async fn handshake(stream: TcpStream, settings: &ServerSettings) -> Result<(toki
     let _ = stream.set_nodelay(true);
     let mut account = None;
     let mut refusal = None;
+    // The callback's signature is tungstenite's; its error is the refusal response itself.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, response: Response| -> Result<Response, ErrorResponse> {
         match check(req, settings) {
             Ok(id) => {

@@ -61,6 +61,9 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
 }
 
+/// Names of members by branch and role (see [`Store::names_with_role`]).
+type RoleNames = std::collections::HashMap<(crate::domain::BranchId, crate::domain::Role), Vec<String>>;
+
 /// The bot's embedded database.
 #[derive(Clone)]
 pub struct Store {
@@ -83,7 +86,7 @@ pub struct Store {
     handled: sled::Tree,
     /// Names of the members holding a role, per branch: asked on every FAQ miss ("ask the
     /// secretary"), changed only when a member record is written, which clears it.
-    role_names: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(crate::domain::BranchId, crate::domain::Role), Vec<String>>>>,
+    role_names: std::sync::Arc<std::sync::Mutex<RoleNames>>,
 }
 
 impl std::fmt::Debug for Store {
