@@ -243,11 +243,7 @@ impl Bot {
     /// name is that command (`签到`, `积分 本周`); anything else stays a question for the FAQ. No
     /// glued names and no typo guesses here: `学习强国怎么用` must reach the FAQ, not `/学习`.
     fn keyword_command<'t>(&self, text: &'t str) -> Option<crate::framework::ParsedCommand<'t>> {
-        let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}');
-        let end = text.find(|c: char| c.is_whitespace() || c == '\u{3000}').unwrap_or(text.len());
-        let name = &text[..end];
-        self.registry.by_name(name)?;
-        Some(crate::framework::ParsedCommand { name, args: text[end..].trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}') })
+        crate::framework::parse_keyword(text).filter(|k| self.registry.by_name(k.name).is_some())
     }
 
     fn direct_question(&self, ctx: &Ctx<'_>, text: &str) -> Reply {

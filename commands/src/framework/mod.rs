@@ -11,7 +11,7 @@ mod registry;
 
 pub use context::{Ctx, Reply};
 pub use error::CommandError;
-pub use parse::{parse_command, ParsedCommand, PREFIXES};
+pub use parse::{parse_command, parse_keyword, ParsedCommand, PREFIXES};
 
 /// The command prefix characters, for stripping them from an argument.
 pub fn parse_command_prefixes() -> [char; 4] {

@@ -25,6 +25,15 @@ pub fn parse_command(text: &str) -> Option<ParsedCommand<'_>> {
     Some(ParsedCommand { name: &rest[..end], args: rest[end..].trim_matches(is_space) })
 }
 
+/// Splits a message without a prefix into its first word and the rest, for platforms without
+/// slash commands (the caller checks that the word is a command's name). `None` for an empty
+/// message.
+pub fn parse_keyword(text: &str) -> Option<ParsedCommand<'_>> {
+    let text = text.trim_matches(is_space);
+    let end = text.find(is_space).unwrap_or(text.len());
+    (end > 0).then(|| ParsedCommand { name: &text[..end], args: text[end..].trim_matches(is_space) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +49,13 @@ mod tests {
         assert_eq!(p("签到"), None);
         assert_eq!(p(""), None);
         assert_eq!(p("/思想汇报 第一行\n第二行"), Some(("思想汇报", "第一行\n第二行")));
+    }
+
+    #[test]
+    fn keywords_are_the_first_word() {
+        let k = |s| parse_keyword(s).map(|c| (c.name, c.args));
+        assert_eq!(k("　积分 本周 "), Some(("积分", "本周")));
+        assert_eq!(k("签到"), Some(("签到", "")));
+        assert_eq!(k("  "), None);
     }
 }
