@@ -10,7 +10,6 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{serve, Connection, Context};
-use crate::frame::RawId;
 use crate::ws_config;
 
 /// Delays between attempts grow from the first to the last and stay there.
@@ -38,9 +37,8 @@ pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_t
                 let (login, ctx2) = (conn.clone(), ctx.clone());
                 tokio::spawn(async move {
                     if let Ok(frame) = login.call("get_login_info", json!({}), action_timeout).await {
-                        let id = frame.data.as_ref().and_then(|d| d.get("user_id")).and_then(|v| serde_json::from_value::<RawId>(v.clone()).ok());
-                        if let Some(id) = id {
-                            ctx2.accounts.register(&id.text(), &login);
+                        if let Some(id) = frame.data_id("user_id") {
+                            ctx2.accounts.register(&id, &login);
                         }
                     }
                 });

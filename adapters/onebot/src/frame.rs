@@ -73,6 +73,15 @@ pub enum Kind {
 }
 
 impl Frame {
+    /// An id field of the response's `data` (`message_id`, `user_id`), number or string.
+    pub fn data_id(&self, field: &str) -> Option<String> {
+        match self.data.as_ref()?.get(field)? {
+            Value::Number(n) => Some(n.to_string()),
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self.post_type.as_deref() {
             Some("message") => Kind::Message,

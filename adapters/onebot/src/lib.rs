@@ -163,12 +163,7 @@ impl Adapter for OneBotAdapter {
         self.pacer.wait(message.chat.as_str()).await;
         let response = conn.call(action, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
         match response.status.as_ref().and_then(Value::as_str) {
-            Some("ok" | "async") => Ok(response
-                .data
-                .as_ref()
-                .and_then(|d| d.get("message_id"))
-                .and_then(|v| serde_json::from_value::<frame::RawId>(v.clone()).ok())
-                .and_then(|id| self.ids.message(account, &id.text()))),
+            Some("ok" | "async") => Ok(response.data_id("message_id").and_then(|id| self.ids.message(account, &id))),
             _ => {
                 let why = response.wording.clone().or_else(|| match &response.message {
                     Some(message::RawMessage::Text(t)) => Some(t.clone()),
