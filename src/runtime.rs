@@ -1,12 +1,14 @@
 //! The runtime: wires adapters to the bot.
 //!
 //! adapter → [`Envelope`] → one queue per shard of chats (order within a chat, chats in
-//! parallel) → `Bot::handle` on the shard's own thread (the store fsyncs), unless the event's id is
+//! parallel) → `Bot::handle` on the shard's own thread (the store fsyncs), or on the I/O thread
+//! for an event that only reads when nothing of its shard is queued, unless the event's id is
 //! recorded as handled (a duplicate is always behind the first in its chat's queue) → the
 //! outbox sends each reply through the adapter of its platform, retrying transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
 //! adapters stop reading, queued events are still handled, the store is flushed.
 
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,15 +85,16 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
 
     let mut shards = Vec::with_capacity(SHARDS);
     for i in 0..SHARDS {
-        let (shard_tx, shard_rx) = mpsc::channel::<Envelope>(256);
-        let (replies_tx, replies_rx) = mpsc::channel::<Handled>(256);
-        let handler_bot = bot.clone();
+        let (queue, queue_rx) = mpsc::channel::<Envelope>(256);
+        let (replies, replies_rx) = mpsc::channel::<Handled>(256);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let handler = ShardHandler { bot: bot.clone(), queue: queue_rx, replies: replies.clone(), pending: pending.clone() };
         std::thread::Builder::new()
             .name(format!("zhibu-shard-{i}"))
-            .spawn(move || shard_handler(&handler_bot, shard_rx, replies_tx))
+            .spawn(move || handler.run())
             .context("starting a handler thread")?;
         tracker.spawn(shard_sender(by_platform.clone(), replies_rx, shutdown.clone()));
-        shards.push(shard_tx);
+        shards.push(Shard { queue, replies, pending });
     }
     tracker.close();
 
@@ -114,8 +117,16 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
                 Err(_) => break,
             },
         };
-        let shard = shard_of(&envelope.event);
-        if shards[shard].send(envelope).await.is_err() {
+        let shard = &shards[shard_of(&envelope.event)];
+        // Inline only behind nothing: an event queued earlier in the chat is answered first.
+        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_writing(&envelope.event) {
+            let replies = handle_guarded(&bot, &envelope.event);
+            shard.replies.send((replies, envelope.done)).await.is_ok()
+        } else {
+            shard.pending.fetch_add(1, Ordering::AcqRel);
+            shard.queue.send(envelope).await.is_ok()
+        };
+        if !sent {
             tracing::error!("a chat queue stopped unexpectedly");
         }
     }
@@ -146,20 +157,45 @@ fn shard_of(event: &Event) -> usize {
 /// The replies to one event, and the event's done signal (dropped once they are sent).
 type Handled = (Vec<zhibu_chat::Outgoing>, Option<tokio::sync::oneshot::Sender<()>>);
 
-/// One shard's handler, on its own thread because the store may fsync: takes events in order
-/// and hands their replies to the shard's sender. Under load it drains its queue without
-/// sleeping between events, so an event costs no thread switch of its own.
-fn shard_handler(bot: &Bot, mut queue: mpsc::Receiver<Envelope>, replies: mpsc::Sender<Handled>) {
-    while let Some(Envelope { event, done }) = queue.blocking_recv() {
-        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_once(bot, &event)));
-        let out = handled.unwrap_or_else(|_| {
-            tracing::error!(chat = %event.chat(), "handling an event panicked");
-            Vec::new()
-        });
-        if replies.blocking_send((out, done)).is_err() {
-            return;
+/// One queue of chats. Events that may write go to its handler thread, because the store may
+/// fsync; events that only read are answered on the I/O thread when nothing of the shard is
+/// waiting for the handler (no thread switch, no wakeup of its own). Both hand their replies to
+/// the shard's one sender, so a chat's replies keep their order.
+struct Shard {
+    queue: mpsc::Sender<Envelope>,
+    replies: mpsc::Sender<Handled>,
+    /// Events queued for the handler and not yet handed to the sender.
+    pending: Arc<AtomicUsize>,
+}
+
+struct ShardHandler {
+    bot: Arc<Bot>,
+    queue: mpsc::Receiver<Envelope>,
+    replies: mpsc::Sender<Handled>,
+    pending: Arc<AtomicUsize>,
+}
+
+impl ShardHandler {
+    /// Takes events in order and hands their replies to the shard's sender. Under load it drains
+    /// its queue without sleeping between events, so an event costs no thread switch of its own.
+    fn run(mut self) {
+        while let Some(Envelope { event, done }) = self.queue.blocking_recv() {
+            let out = handle_guarded(&self.bot, &event);
+            let sent = self.replies.blocking_send((out, done));
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            if sent.is_err() {
+                return;
+            }
         }
     }
+}
+
+/// [`handle_once`], with a panic logged and answered with nothing instead of ending the shard.
+fn handle_guarded(bot: &Bot, event: &Event) -> Vec<zhibu_chat::Outgoing> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_once(bot, event))).unwrap_or_else(|_| {
+        tracing::error!(chat = %event.chat(), "handling an event panicked");
+        Vec::new()
+    })
 }
 
 /// One shard's sender: sends the replies of each handled event in order, then signals it done.

@@ -145,6 +145,18 @@ async fn the_protocol_details_a_napcat_would_exercise() {
     ws.send(Message::text(json!({"post_type": "notice", "notice_type": "group_upload", "time": 1, "self_id": 10001000}).to_string())).await.unwrap();
     ws.send(Message::text("not json")).await.unwrap();
     assert_eq!(next_action(&mut ws, Duration::from_millis(700)).await, None, "a duplicate or unknown event got an answer");
+    // A command that writes, then one that only reads, sent together: the read is answered after
+    // the write and sees it, though it could have been answered on the I/O thread at once.
+    ws.send(Message::text(group_message(510, 300003, json!("/echo 在吗")))).await.unwrap();
+    assert!(text_of(&next_action(&mut ws, Duration::from_secs(5)).await.unwrap()).contains("在吗"));
+    for (id, text) in [(511, "/签到"), (512, "/积分"), (513, "/echo 一")] {
+        ws.send(Message::text(group_message(id, 300003, json!(text)))).await.unwrap();
+    }
+    for (id, text) in [(511, "签到成功"), (512, "今日 1"), (513, "一")] {
+        let action = next_action(&mut ws, Duration::from_secs(5)).await.expect("a reply");
+        assert_eq!(action["params"]["message"][0]["data"]["id"], id.to_string(), "out of order: {action}");
+        assert!(text_of(&action).contains(text), "{action}");
+    }
     // A question in the CQ-string format, with escapes, in a private chat.
     let question = json!({"time": chrono::Utc::now().timestamp(), "self_id": 10001000, "post_type": "message", "message_type": "private",
         "sub_type": "friend", "message_id": 502, "user_id": 300001, "message": "/问 预备期多久&#91;&#93;", "raw_message": "", "font": 0,

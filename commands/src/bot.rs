@@ -162,6 +162,46 @@ impl Bot {
         }
     }
 
+    /// Whether handling `event` writes nothing that must reach the disk: a read-only command
+    /// (echo, a question, help, points…) from a member already on record under the same name.
+    /// The runtime answers such events on its I/O thread; anything that may write (a check-in,
+    /// enrolling a new speaker, a reaction) goes to a handler thread, where an fsync stalls no
+    /// other chat. A `false` is always safe.
+    pub fn answers_without_writing(&self, event: &Event) -> bool {
+        let message = match event {
+            Event::Message(message) => message,
+            Event::Rejected { .. } => return true,
+            Event::Reaction { .. } | Event::Read { .. } => return false,
+        };
+        let text = sanitize_text(&message.text);
+        let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
+        let in_branch_group = self.settings.branch_of_group(&message.chat);
+        let branch = match (in_branch_group, message.chat_kind) {
+            (Some(branch), _) => branch,
+            // A command in a group no branch claims gets the how-to-link reply; talk is ignored.
+            (None, ChatKind::Group) => return true,
+            (None, ChatKind::Direct) => match self.branch_for(message) {
+                Ok(Some(branch)) => branch,
+                Ok(None) => return true,
+                Err(_) => return false,
+            },
+        };
+        match self.store.member(&branch.id, &message.sender.id) {
+            Ok(Some(member)) if member.name == clean_name(&message.sender.display_name, &message.sender) => {}
+            _ => return false,
+        }
+        match command {
+            // Talk in a branch group: nothing to answer, the speaker is already on record.
+            None if in_branch_group.is_some() => true,
+            // A direct message that is not a command is a question for the FAQ.
+            None => self.registry.by_name("faq").is_some_and(|faq| faq.read_only(&text)),
+            Some(command) => match self.registry.lookup(&command) {
+                Lookup::Found(cmd, args) => cmd.read_only(&args),
+                Lookup::Empty | Lookup::Unknown { .. } => true,
+            },
+        }
+    }
+
     fn handle_message(&self, message: &Incoming) -> Option<Outgoing> {
         let text = sanitize_text(&message.text);
         let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
@@ -384,6 +424,40 @@ mod tests {
 
     use crate::testing::{user, BotTester};
     use crate::Settings;
+
+    #[test]
+    fn events_answered_without_writing_leave_every_record_unchanged() {
+        let t = BotTester::new();
+        t.say("alice", "大家好");
+        t.set_role("secretary", crate::domain::Role::Secretary);
+        let cases = [
+            (t.group_event("alice", "/echo hab1"), true),
+            (t.group_event("alice", "/问 预备期多久"), true),
+            (t.group_event("alice", "/问 明天食堂吃什么"), true),
+            (t.group_event("alice", "/帮助"), true),
+            (t.group_event("alice", "/积分"), true),
+            (t.group_event("alice", "/签道"), true),
+            (t.group_event("secretary", "/统计"), true),
+            (t.dm_event("alice", "预备期多久"), true),
+            (t.group_event("alice", "又是美好的一天"), true),
+            (t.group_event("dave", "又是美好的一天"), false),
+            (t.say_in_event("console:other", "carol", "/echo hi"), true),
+            (t.group_event("alice", "/签到"), false),
+            (t.group_event("alice", "/思想汇报 本月体会"), false),
+            // A first message enrolls its sender, whatever it says.
+            (t.group_event("bob", "/echo hi"), false),
+        ];
+        for (event, expected) in cases {
+            let before = t.bot.store().checksum().unwrap();
+            assert_eq!(t.bot.answers_without_writing(&event), expected, "{event:?}");
+            t.bot.handle(&event);
+            if expected {
+                assert_eq!(t.bot.store().checksum().unwrap(), before, "{event:?} wrote a record");
+            } else {
+                assert_ne!(t.bot.store().checksum().unwrap(), before, "{event:?} wrote nothing: classify it as read-only");
+            }
+        }
+    }
 
     #[test]
     fn unknown_and_empty_commands_get_help() {

@@ -55,18 +55,33 @@ impl BotTester {
 
     /// `who` says `text` in the branch group; the bot's reply ("" when it says nothing).
     pub fn say(&self, who: &str, text: &str) -> String {
-        self.reply(self.incoming(who, ChatId::parse(GROUP).expect("chat"), ChatKind::Group, text, Vec::new()))
+        self.reply(self.group_event(who, text))
+    }
+
+    /// The event of `who` saying `text` in the branch group, not yet handled.
+    pub fn group_event(&self, who: &str, text: &str) -> Event {
+        self.incoming(who, ChatId::parse(GROUP).expect("chat"), ChatKind::Group, text, Vec::new())
+    }
+
+    /// The event of `who` saying `text` to the bot in a direct chat, not yet handled.
+    pub fn dm_event(&self, who: &str, text: &str) -> Event {
+        let chat = ChatId::parse(&format!("console:dm/{who}")).expect("chat");
+        self.incoming(who, chat, ChatKind::Direct, text, Vec::new())
     }
 
     /// `who` says `text` in the group chat `chat` (which may belong to no branch).
     pub fn say_in(&self, chat: &str, who: &str, text: &str) -> String {
-        self.reply(self.incoming(who, ChatId::parse(chat).expect("chat"), ChatKind::Group, text, Vec::new()))
+        self.reply(self.say_in_event(chat, who, text))
+    }
+
+    /// The event of `who` saying `text` in the group chat `chat`, not yet handled.
+    pub fn say_in_event(&self, chat: &str, who: &str, text: &str) -> Event {
+        self.incoming(who, ChatId::parse(chat).expect("chat"), ChatKind::Group, text, Vec::new())
     }
 
     /// `who` says `text` to the bot in a direct chat.
     pub fn dm(&self, who: &str, text: &str) -> String {
-        let chat = ChatId::parse(&format!("console:dm/{who}")).expect("chat");
-        self.reply(self.incoming(who, chat, ChatKind::Direct, text, Vec::new()))
+        self.reply(self.dm_event(who, text))
     }
 
     /// `who` says `text` in the group, mentioning `mentioned`.

@@ -24,6 +24,10 @@ impl Command for EchoCommand {
         &SPEC
     }
 
+    fn read_only(&self, _args: &str) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
         let line = args.lines().next().unwrap_or("").trim();
         let mut quote: String = line.chars().take(MAX_ECHO_CHARS).collect();

@@ -21,6 +21,10 @@ impl Command for FaqCommand {
         &SPEC
     }
 
+    fn read_only(&self, _args: &str) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
         let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
         Ok(Reply::text(answer(ctx.faq, ctx.catalog, args, &secretaries)))

@@ -27,6 +27,10 @@ impl Command for HelpCommand {
         &SPEC
     }
 
+    fn read_only(&self, _args: &str) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
         let asked = args.trim().trim_start_matches(crate::framework::parse_command_prefixes());
         if !asked.is_empty() {

@@ -20,6 +20,10 @@ impl Command for PointsCommand {
         &SPEC
     }
 
+    fn read_only(&self, _args: &str) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
         let days = ctx.store.points_by_day(&ctx.branch.id, &ctx.member.user)?;
         let today = ctx.today();

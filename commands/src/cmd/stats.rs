@@ -20,6 +20,10 @@ impl Command for StatsCommand {
         &SPEC
     }
 
+    fn read_only(&self, _args: &str) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
         let week = week_from_arg(ctx, args)?;
         let stats = weekly_stats(ctx.store, ctx.branch, week, ctx.settings.timezone, ctx.today())?;

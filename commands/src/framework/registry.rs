@@ -69,6 +69,14 @@ pub trait Command: Send + Sync {
     fn spec(&self) -> &'static CommandSpec;
     /// Runs the command; declared checks (role, chat, required argument) have passed.
     fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError>;
+
+    /// Whether running it with `args` writes nothing that must be durable (no fsync), so the
+    /// runtime may answer it on its I/O thread. Wrong is costly (an fsync stalls every chat), so
+    /// the default is no; commands that only read say yes.
+    fn read_only(&self, args: &str) -> bool {
+        let _ = args;
+        false
+    }
 }
 
 /// What a message turned out to be.
