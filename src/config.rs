@@ -362,6 +362,9 @@ struct RawReports {
 struct RawFaq {
     /// Lowest match score the bot answers with, 0 to 1 (default 0.5).
     threshold: Option<f64>,
+    /// Lowest score answered as "did you mean …?", up to `threshold` (default 0.4; equal to
+    /// `threshold`: no grey zone).
+    suggest_threshold: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -487,8 +490,12 @@ impl RawConfig {
         };
         let report_max_chars = self.reports.max_chars.unwrap_or(settings::DEFAULT_REPORT_MAX_CHARS);
         check((1..=1_000_000).contains(&report_max_chars), "reports.max_chars: must be between 1 and 1000000".into());
-        let faq_threshold = self.faq.threshold.unwrap_or(settings::DEFAULT_FAQ_THRESHOLD);
-        check((0.0..=1.0).contains(&faq_threshold), "faq.threshold: must be between 0 and 1".into());
+        let default = zhibu_commands::faq::Thresholds::DEFAULT;
+        let answer = self.faq.threshold.unwrap_or(default.answer);
+        check((0.0..=1.0).contains(&answer), "faq.threshold: must be between 0 and 1".into());
+        let suggest = self.faq.suggest_threshold.unwrap_or(default.suggest.min(answer));
+        check((0.0..=answer).contains(&suggest), "faq.suggest_threshold: must be between 0 and faq.threshold".into());
+        let faq_thresholds = zhibu_commands::faq::Thresholds { answer, suggest };
 
         let mut branches = Vec::new();
         for (i, b) in self.branch.into_iter().enumerate() {
@@ -583,7 +590,7 @@ impl RawConfig {
                 language,
                 timezone,
                 report_max_chars,
-                faq_threshold,
+                faq_thresholds,
                 branches,
                 points,
                 report_cadence,

@@ -9,7 +9,7 @@ use zhibu_chat::{sanitize_text, ChatKind, Event, Incoming, Outgoing, RejectReaso
 
 use crate::cmd;
 use crate::domain::{Clock, Member, Role};
-use crate::faq::{FaqIndex, FaqLibraryError, Verdict};
+use crate::faq::{FaqIndex, FaqLibraryError, Thresholds, Verdict};
 use crate::framework::{parse_command, Ctx, Lookup, Registry, Reply};
 use crate::i18n::{Catalog, CatalogError};
 use crate::quiz::QuizBank;
@@ -37,13 +37,16 @@ pub enum BotError {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FaqAnswer {
     pub q: String,
-    /// The answer text, or `None` when the bot would say it does not know.
+    /// The answer text (also in the grey zone, where the bot offers it as "did you mean …?"),
+    /// or `None` when the bot would say it does not know.
     pub answer: Option<String>,
     /// The best entry's id (also when not confident).
     pub id: Option<String>,
     pub score: f64,
     /// The best entry's question.
     pub question: Option<String>,
+    /// `answer`, `suggest` (the grey zone: answered as "did you mean …?") or `unknown`.
+    pub status: &'static str,
 }
 
 pub struct Bot {
@@ -52,6 +55,8 @@ pub struct Bot {
     catalog: Catalog,
     registry: Registry,
     faq: RwLock<FaqIndex>,
+    /// The store's FAQ version the index was built from (see [`Store::faq_version`]).
+    faq_built: std::sync::atomic::AtomicU64,
     study: StudyLibrary,
     quiz: QuizBank,
     clock: Arc<dyn Clock>,
@@ -66,10 +71,11 @@ impl Bot {
         for branch in &settings.branches {
             seed_officers(&store, branch, clock.now())?;
         }
-        let faq = RwLock::new(build_index(&store, settings.faq_threshold)?);
+        let faq_built = std::sync::atomic::AtomicU64::new(store.faq_version());
+        let faq = RwLock::new(build_index(&store, settings.faq_thresholds)?);
         let study = StudyLibrary::shipped().map_err(BotError::Content)?;
         let quiz = QuizBank::shipped().map_err(BotError::Content)?;
-        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, study, quiz, clock })
+        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, faq_built, study, quiz, clock })
     }
 
     pub fn store(&self) -> &Store {
@@ -102,29 +108,43 @@ impl Bot {
 
     /// Rebuilds the FAQ index from the store (after an import or edit).
     pub fn reload_faq(&self) -> Result<(), StoreError> {
-        let index = build_index(&self.store, self.settings.faq_threshold)?;
-        if let Ok(mut faq) = self.faq.write() {
-            *faq = index;
-        }
+        let version = self.store.faq_version();
+        let index = build_index(&self.store, self.settings.faq_thresholds)?;
+        let mut faq = self.faq.write().unwrap_or_else(|p| p.into_inner());
+        *faq = index;
+        self.faq_built.store(version, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// The FAQ index, rebuilt first if the library changed since it was built: an edit confirmed
+    /// in one chat is answered in every chat from the next question on. Queries on other threads
+    /// keep the old index until the new one is in place.
+    fn faq_index(&self) -> std::sync::RwLockReadGuard<'_, FaqIndex> {
+        if self.faq_built.load(std::sync::atomic::Ordering::Acquire) != self.store.faq_version() {
+            if let Err(e) = self.reload_faq() {
+                tracing::error!(error = %e, "rebuilding the FAQ index failed; answering from the previous one");
+            }
+        }
+        self.faq.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` with the current FAQ index.
     pub fn with_faq<T>(&self, f: impl FnOnce(&FaqIndex) -> T) -> T {
-        f(&self.faq.read().unwrap_or_else(|p| p.into_inner()))
+        f(&self.faq_index())
     }
 
     /// Looks a question up in the FAQ, as `zhibu faq ask` reports it.
     pub fn ask(&self, question: &str) -> FaqAnswer {
-        let faq = self.faq.read().unwrap_or_else(|p| p.into_inner());
+        let faq = self.faq_index();
         let found = faq.search(question);
-        let confident = found.verdict == Verdict::Answer;
+        let answered = found.verdict != Verdict::Unknown;
         FaqAnswer {
             q: question.to_owned(),
-            answer: found.best.filter(|_| confident).map(|(e, _)| e.answer.trim().to_owned()),
+            answer: found.best.filter(|_| answered).map(|(e, _)| e.answer.trim().to_owned()),
             id: found.best.map(|(e, _)| e.id.clone()),
             score: found.best.map(|(_, s)| (s * 1000.0).round() / 1000.0).unwrap_or(0.0),
             question: found.best.map(|(e, _)| e.question.clone()),
+            status: found.verdict.as_str(),
         }
     }
 
@@ -245,7 +265,7 @@ impl Bot {
                 return Reply::text(self.catalog.t("bot.internal_error", &[]));
             }
         };
-        let faq = self.faq.read().unwrap_or_else(|p| p.into_inner());
+        let faq = self.faq_index();
         let ctx = Ctx {
             store: &self.store,
             catalog: &self.catalog,
@@ -407,8 +427,8 @@ fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-fn build_index(store: &Store, threshold: f64) -> Result<FaqIndex, StoreError> {
-    Ok(FaqIndex::build(store.faq_entries()?, &store.faq_rules()?, threshold))
+fn build_index(store: &Store, thresholds: Thresholds) -> Result<FaqIndex, StoreError> {
+    Ok(FaqIndex::build(store.faq_entries()?, &store.faq_rules()?, thresholds))
 }
 
 /// Whether a reaction means "acknowledged": a thumbs up in any skin tone, or `+1`.

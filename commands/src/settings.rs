@@ -98,8 +98,9 @@ pub struct Settings {
     pub timezone: Tz,
     /// Longest report accepted, in characters.
     pub report_max_chars: usize,
-    /// Lowest FAQ score the bot answers with; below it, it says it does not know.
-    pub faq_threshold: f64,
+    /// FAQ scores the bot answers at, and suggests at ("did you mean …?"); below, it says it
+    /// does not know.
+    pub faq_thresholds: crate::faq::Thresholds,
     pub branches: Vec<BranchSettings>,
     pub points: PointsSettings,
     /// Which roles owe thought reports, and how often.
@@ -113,7 +114,6 @@ pub fn default_report_cadence() -> Vec<(Role, Cadence)> {
 
 /// Defaults, also written in `zhibu.example.toml`.
 pub const DEFAULT_REPORT_MAX_CHARS: usize = 20_000;
-pub const DEFAULT_FAQ_THRESHOLD: f64 = 0.5;
 pub const DEFAULT_TIMEZONE: Tz = chrono_tz::Asia::Shanghai;
 
 impl Settings {
@@ -125,7 +125,7 @@ impl Settings {
             language: Lang::ZhCn,
             timezone: DEFAULT_TIMEZONE,
             report_max_chars: DEFAULT_REPORT_MAX_CHARS,
-            faq_threshold: DEFAULT_FAQ_THRESHOLD,
+            faq_thresholds: crate::faq::Thresholds::DEFAULT,
             branches: vec![BranchSettings {
                 id: BranchId::new("demo").unwrap_or_else(|_| unreachable!("valid demo branch")),
                 name: "演示支部".into(),

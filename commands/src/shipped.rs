@@ -22,7 +22,8 @@ pub fn faq_library() -> Result<(Vec<FaqEntry>, FaqRules), FaqLibraryError> {
 pub fn seed_faq(store: &Store) -> Result<(), BotError> {
     if !store.faq_seeded()? {
         let (entries, rules) = faq_library()?;
-        store.upsert_faq(&entries, Some(&rules))?;
+        let shipped = crate::store::FaqAuthor { id: "zhibu".into(), name: "内置题库".into() };
+        store.upsert_faq(&entries, Some(&rules), Some(&shipped), chrono::Utc::now())?;
         store.mark_faq_seeded()?;
     }
     Ok(())

@@ -146,8 +146,3 @@ pub fn exit_code(e: &anyhow::Error) -> ExitCode {
     let usage = e.chain().any(|c| c.is::<UsageError>() || c.is::<ConfigError>() || c.is::<zhibu::runtime::StartupError>());
     ExitCode::from(if usage { 2 } else { 1 })
 }
-
-/// Reads a whole file, naming it in the error.
-pub fn read_file(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}

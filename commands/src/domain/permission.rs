@@ -19,10 +19,12 @@ pub enum Capability {
     ManageRoles,
     /// Schedule reminders and notices for the branch.
     Announce,
+    /// Edit the FAQ library, read its history and the questions it could not answer.
+    ManageFaq,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 8] = [
         Capability::Basic,
         Capability::CheckIn,
         Capability::SubmitReports,
@@ -30,6 +32,7 @@ impl Capability {
         Capability::ViewStats,
         Capability::ManageRoles,
         Capability::Announce,
+        Capability::ManageFaq,
     ];
 }
 
@@ -43,7 +46,7 @@ pub fn allows(role: Role, capability: Capability) -> bool {
     match capability {
         Basic | CheckIn => true,
         SubmitReports => role != Role::Masses,
-        ReviewReports | ViewStats | Announce => role.is_committee(),
+        ReviewReports | ViewStats | Announce | ManageFaq => role.is_committee(),
         ManageRoles => role == Role::Secretary,
     }
 }
@@ -61,7 +64,7 @@ mod tests {
     fn the_table_reads_as_intended() {
         use Capability::*;
         // Rows: Secretary, Committee, Member, Probationary, Candidate, Activist, Applicant, Masses.
-        let expected: [(Capability, [bool; 8]); 7] = [
+        let expected: [(Capability, [bool; 8]); 8] = [
             (Basic, [true; 8]),
             (CheckIn, [true; 8]),
             (SubmitReports, [true, true, true, true, true, true, true, false]),
@@ -69,6 +72,7 @@ mod tests {
             (ViewStats, [true, true, false, false, false, false, false, false]),
             (ManageRoles, [true, false, false, false, false, false, false, false]),
             (Announce, [true, true, false, false, false, false, false, false]),
+            (ManageFaq, [true, true, false, false, false, false, false, false]),
         ];
         for (cap, row) in expected {
             for (role, want) in Role::ALL.into_iter().zip(row) {

@@ -39,17 +39,36 @@ pub struct FaqRules {
     /// asking the bot to write for someone or to look up another person's records.
     #[serde(default)]
     pub decline: Vec<String>,
+    /// Keyword rules, as on a WeChat Official Account: a question that is exactly `text` (or,
+    /// with `contains`, has it anywhere) gets entry `entry`, before any ranking.
+    #[serde(default, rename = "keyword", skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<KeywordRule>,
 }
 
+/// One keyword rule (see [`FaqRules::keywords`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeywordRule {
+    pub text: String,
+    /// The id of the entry it answers with.
+    pub entry: String,
+    /// Matches anywhere in the question instead of the whole question.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contains: bool,
+}
+
+/// A library file as written: `[[entry]]` tables and the rules.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LibraryFile {
+pub(super) struct LibraryFile {
     #[serde(default)]
-    entry: Vec<FaqEntry>,
+    pub entry: Vec<FaqEntry>,
     #[serde(default)]
-    synonyms: Vec<Vec<String>>,
+    pub synonyms: Vec<Vec<String>>,
     #[serde(default)]
-    decline: Vec<String>,
+    pub decline: Vec<String>,
+    #[serde(default)]
+    pub keyword: Vec<KeywordRule>,
 }
 
 /// A library file that cannot be used, with every problem found.
@@ -98,7 +117,7 @@ pub fn parse_library(toml_text: &str) -> Result<(Vec<FaqEntry>, FaqRules), FaqLi
         }
     }
     if problems.is_empty() {
-        Ok((file.entry, FaqRules { synonyms: file.synonyms, decline: file.decline }))
+        Ok((file.entry, FaqRules { synonyms: file.synonyms, decline: file.decline, keywords: file.keyword }))
     } else {
         Err(FaqLibraryError::Invalid(problems))
     }

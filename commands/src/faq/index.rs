@@ -11,21 +11,58 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::entry::{FaqEntry, FaqRules};
-use super::text::{is_filler, is_question_bigram, normalize, terms, Term};
+use super::segment::Segmenter;
+use super::text::{is_cjk, is_filler, is_question_bigram, normalize, segmented_terms, Term};
 
 /// Longest part of a question that is matched; the rest is ignored (a 1 MB question costs no
 /// more than a 200-character one).
 const MAX_QUERY_CHARS: usize = 200;
 /// Weight of a match found only in an entry's answer, relative to one in its question side.
 const ANSWER_MATCH: f64 = 0.4;
+/// Weight of a whole dictionary word (`预备党员`), relative to a bigram; its bigrams count too.
+const SEGMENTED_WORD: f64 = 0.8;
+
+/// A question or rule reduced to what a keyword rule compares: normalized, without spaces or
+/// punctuation (`党费？` and `党 费` are `党费`).
+fn compact(text: &str) -> String {
+    normalize(text).chars().filter(|c| c.is_alphanumeric()).collect()
+}
 
 /// How sure the library is about its best entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Confident: answer with the best entry.
     Answer,
+    /// The grey zone: probably the best entry, so answer it as "did you mean …?".
+    Suggest,
     /// Nothing matches well enough: say so and offer the closest questions.
     Unknown,
+}
+
+impl Verdict {
+    /// `answer`, `suggest` or `unknown`, as `zhibu faq ask --json` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Answer => "answer",
+            Verdict::Suggest => "suggest",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The scores at which the library answers, and below that, suggests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// The lowest score answered outright.
+    pub answer: f64,
+    /// The lowest score answered as "did you mean …?"; at or above `answer`, no grey zone.
+    pub suggest: f64,
+}
+
+impl Thresholds {
+    /// Calibrated on the project's own labelled questions (commands/tests/faq_shipped.rs) and
+    /// checked on the shared dev set; see docs/design.md "FAQ confidence".
+    pub const DEFAULT: Thresholds = Thresholds { answer: 0.5, suggest: 0.4 };
 }
 
 /// The outcome of asking the library a question.
@@ -36,6 +73,8 @@ pub struct FaqMatch<'a> {
     pub best: Option<(&'a FaqEntry, f64)>,
     /// Up to three closest entries, best first (includes `best`).
     pub closest: Vec<(&'a FaqEntry, f64)>,
+    /// Whether a keyword rule chose `best` (its score is then 1).
+    pub by_rule: bool,
 }
 
 /// One entry's phrasings (question and alternatives), by their total term weight; the terms
@@ -73,12 +112,15 @@ pub struct FaqIndex {
     leaders: HashMap<char, HashSet<char>>,
     /// Number of entries, for idf.
     n: f64,
-    threshold: f64,
+    thresholds: Thresholds,
+    segmenter: Segmenter,
+    /// Keyword rules, exact ones first, then longest first: (normalized text, contains, entry).
+    rules: Vec<(String, bool, usize)>,
 }
 
 impl FaqIndex {
-    /// Builds the index. `threshold` is the lowest score the bot answers with.
-    pub fn build(entries: Vec<FaqEntry>, rules: &FaqRules, threshold: f64) -> Self {
+    /// Builds the index.
+    pub fn build(entries: Vec<FaqEntry>, rules: &FaqRules, thresholds: Thresholds) -> Self {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for group in &rules.synonyms {
             let Some(canonical) = group.first().map(|c| normalize(c)) else { continue };
@@ -88,6 +130,28 @@ impl FaqIndex {
         }
         // Longest first, so `入党介绍人` is replaced before `介绍人`.
         pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.chars().count()));
+        let vocabulary: Vec<String> = rules
+            .synonyms
+            .iter()
+            .flatten()
+            .chain(entries.iter().flat_map(|e| &e.keywords))
+            .map(|w| normalize(w))
+            .collect();
+        let segmenter = Segmenter::new(vocabulary.iter().map(String::as_str));
+        let position: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
+        let mut keyword_rules: Vec<(String, bool, usize)> = rules
+            .keywords
+            .iter()
+            .filter_map(|rule| {
+                let Some(&entry) = position.get(rule.entry.as_str()) else {
+                    tracing::warn!(keyword = %rule.text, entry = %rule.entry, "a keyword rule names no entry; ignored");
+                    return None;
+                };
+                Some((compact(&rule.text), rule.contains, entry))
+            })
+            .filter(|(text, _, _)| !text.is_empty())
+            .collect();
+        keyword_rules.sort_by_key(|(text, contains, _)| (*contains, std::cmp::Reverse(text.chars().count())));
         let mut index = FaqIndex {
             entries: Vec::new(),
             docs: Vec::new(),
@@ -99,7 +163,9 @@ impl FaqIndex {
             followers: HashMap::default(),
             leaders: HashMap::default(),
             n: entries.len() as f64,
-            threshold,
+            thresholds,
+            segmenter,
+            rules: keyword_rules,
         };
         let term_sets: Vec<(Vec<HashSet<Term>>, HashSet<Term>)> = entries
             .iter()
@@ -150,8 +216,13 @@ impl FaqIndex {
         &self.entries
     }
 
-    pub fn threshold(&self) -> f64 {
-        self.threshold
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&FaqEntry> {
+        self.entries.iter().find(|e| e.id == id)
     }
 
     fn canonical(&self, text: &str) -> String {
@@ -177,7 +248,16 @@ impl FaqIndex {
     }
 
     fn term_set(&self, text: &str) -> HashSet<Term> {
-        terms(&self.canonical(text)).into_iter().collect()
+        segmented_terms(&self.canonical(text), Some(&self.segmenter)).into_iter().collect()
+    }
+
+    /// The entry a keyword rule gives for this question, if one applies.
+    fn rule_for(&self, question: &str) -> Option<usize> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let q = compact(question);
+        self.rules.iter().find(|(text, contains, _)| if *contains { q.contains(text.as_str()) } else { &q == text }).map(|r| r.2)
     }
 
     /// Replaces a character no entry uses by the one that makes known pairs with both its
@@ -215,6 +295,7 @@ impl FaqIndex {
 
     fn weight(&self, t: &Term) -> f64 {
         let kind = match t {
+            Term::Word(w) if w.starts_with(is_cjk) => SEGMENTED_WORD,
             Term::Word(_) => 1.0,
             Term::Bigram(a, b) if (is_filler(*a) && is_filler(*b)) || is_question_bigram(*a, *b) => 0.1,
             // A pair no entry has, of two characters the library knows, is usually two words
@@ -231,6 +312,10 @@ impl FaqIndex {
     /// Looks a question up.
     pub fn search(&self, question: &str) -> FaqMatch<'_> {
         let clipped: String = question.chars().take(MAX_QUERY_CHARS).collect();
+        if let Some(i) = self.rule_for(&clipped) {
+            let entry = &self.entries[i];
+            return FaqMatch { verdict: Verdict::Answer, best: Some((entry, 1.0)), closest: vec![(entry, 1.0)], by_rule: true };
+        }
         let corrected = self.correct_typos(&self.canonical(&clipped));
         let query: Vec<(Term, f64)> = self.term_set(&corrected).into_iter().map(|t| {
             let w = self.weight(&t);
@@ -244,10 +329,12 @@ impl FaqIndex {
         let normalized = normalize(&clipped);
         let declined = self.decline.iter().any(|d| normalized.contains(d.as_str()));
         let verdict = match best {
-            Some((_, s)) if s >= self.threshold && !declined => Verdict::Answer,
+            _ if declined => Verdict::Unknown,
+            Some((_, s)) if s >= self.thresholds.answer => Verdict::Answer,
+            Some((_, s)) if s >= self.thresholds.suggest => Verdict::Suggest,
             _ => Verdict::Unknown,
         };
-        FaqMatch { verdict, best, closest }
+        FaqMatch { verdict, best, closest, by_rule: false }
     }
 
     /// Scores every entry that shares a question-side term with the query: half how much of
@@ -311,7 +398,7 @@ mod tests {
     }
 
     fn library() -> FaqIndex {
-        let synonyms = FaqRules { decline: vec![], synonyms: vec![vec!["入党介绍人".into(), "介绍人".into(), "introducer".into()]] };
+        let synonyms = FaqRules { synonyms: vec![vec!["入党介绍人".into(), "介绍人".into(), "introducer".into()]], ..FaqRules::default() };
         FaqIndex::build(
             vec![
                 entry("probation", "预备党员的预备期是多长时间？", &["预备期多久", "预备期有几年"], &["预备期"], "预备党员的预备期为一年。"),
@@ -320,7 +407,7 @@ mod tests {
             ],
             &synonyms,
             // Calibrated for this tiny library; the shipped one is calibrated in the bot's tests.
-            0.35,
+            Thresholds { answer: 0.35, suggest: 0.25 },
         )
     }
 

@@ -4,6 +4,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::segment::Segmenter;
+
 /// A match term: a word, a character pair, or a single character.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Term {
@@ -12,7 +14,7 @@ pub enum Term {
     Char(char),
 }
 
-fn is_cjk(c: char) -> bool {
+pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0x20000..=0x2ffff)
 }
 
@@ -44,18 +46,25 @@ pub fn normalize(text: &str) -> String {
     text.nfkc().flat_map(char::to_lowercase).collect()
 }
 
-/// The terms of a text, in order, with repeats.
-pub fn terms(text: &str) -> Vec<Term> {
+/// The terms of a text with, for each run of Chinese characters, its dictionary words as
+/// [`Term::Word`]s after its characters and bigrams.
+pub fn segmented_terms(text: &str, segmenter: Option<&Segmenter>) -> Vec<Term> {
     let norm = normalize(text);
     let mut out = Vec::new();
     let mut run: Vec<char> = Vec::new();
     let mut word = String::new();
-    let flush_run = |run: &mut Vec<char>, out: &mut Vec<Term>| {
+    let mut run_text = String::new();
+    let mut flush_run = |run: &mut Vec<char>, out: &mut Vec<Term>| {
         for (i, &c) in run.iter().enumerate() {
             out.push(Term::Char(c));
             if let Some(&next) = run.get(i + 1) {
                 out.push(Term::Bigram(c, next));
             }
+        }
+        if let (Some(segmenter), true) = (segmenter, run.len() >= 2) {
+            run_text.clear();
+            run_text.extend(run.iter());
+            out.extend(segmenter.words(&run_text).map(|w| Term::Word(w.to_owned())));
         }
         run.clear();
     };
@@ -87,6 +96,7 @@ mod tests {
 
     #[test]
     fn chinese_and_latin_terms() {
+        let terms = |t| segmented_terms(t, None);
         let t = terms("入党 FAQ？");
         assert_eq!(t, vec![Term::Char('入'), Term::Bigram('入', '党'), Term::Char('党'), Term::Word("faq".into())]);
         assert_eq!(terms("０.２元"), vec![Term::Word("0.2".into()), Term::Char('元')]);

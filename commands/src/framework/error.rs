@@ -29,6 +29,16 @@ pub enum CommandError {
     ReportNotFound(String),
     #[error("would leave the branch without a secretary")]
     LastSecretary,
+    #[error("no FAQ entry {0}")]
+    FaqEntryNotFound(String),
+    #[error("FAQ entry {0} exists")]
+    FaqEntryExists(String),
+    #[error("unusable FAQ entry: {0:?}")]
+    FaqBadEntry(Vec<String>),
+    #[error("no FAQ draft to confirm")]
+    FaqNoDraft,
+    #[error("the FAQ entry changed since the draft")]
+    FaqConflict,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,6 +68,11 @@ impl CommandError {
             CommandError::BadWeek(week) => catalog.t("error.bad_week", &[("week", week)]),
             CommandError::ReportNotFound(id) => catalog.t("error.report_not_found", &[("id", id)]),
             CommandError::LastSecretary => catalog.t("error.last_secretary", &[]),
+            CommandError::FaqEntryNotFound(id) => catalog.t("faq_edit.not_found", &[("id", id)]),
+            CommandError::FaqEntryExists(id) => catalog.t("faq_edit.exists", &[("id", id)]),
+            CommandError::FaqBadEntry(problems) => catalog.t("faq_edit.bad_entry", &[("problems", &problems.join("\n"))]),
+            CommandError::FaqNoDraft => catalog.t("faq_edit.no_draft", &[]),
+            CommandError::FaqConflict => catalog.t("faq_edit.conflict", &[]),
             CommandError::Store(e) => {
                 tracing::error!(error = %e, command, "command failed");
                 catalog.t("bot.internal_error", &[])

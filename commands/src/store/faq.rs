@@ -1,11 +1,24 @@
 //! The FAQ library as the bot serves it: `faq` holds `<entry id>` → [`FaqEntry`]; the synonym
-//! rules (synonyms, declined phrases) and the "seeded" flag live in `meta`.
+//! rules (synonyms, declined phrases, keyword rules) and the "seeded" flag live in `meta`.
+//! Every change is recorded in `faq_history` with its author and time, in the same transaction
+//! as the change itself. Edits made in chat wait in `faq_drafts` until their author confirms.
+//! `faq_unanswered` counts the questions the bot could not answer, by question, never by asker.
 
-use super::{decode, encode, scan, Store, StoreError};
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+use super::{decode, encode, scan, tx_error, Store, StoreError};
 use crate::faq::{FaqEntry, FaqRules};
 
 const FAQ_SEEDED: &[u8] = b"faq_seeded";
 const FAQ_RULES: &[u8] = b"faq_rules";
+/// The unanswered-question log keeps this many distinct questions, dropping the stalest.
+const UNANSWERED_KEPT: usize = 500;
+/// The longest question text kept in the unanswered log.
+const UNANSWERED_CHARS: usize = 100;
 
 /// What an FAQ import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,6 +26,70 @@ pub struct FaqChanges {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub unchanged: usize,
+}
+
+/// Who changed the library: a member (`console:alice`, their name) or the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqAuthor {
+    pub id: String,
+    pub name: String,
+}
+
+/// One change to the library, with what it replaces (`base`), so that the history shows before
+/// and after, and so that an edit drafted against an entry someone else has changed since is
+/// refused instead of silently undoing their change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaqEdit {
+    /// Adds `entry` (`base` none) or replaces `base` with it.
+    Put { entry: FaqEntry, base: Option<FaqEntry> },
+    Delete { base: FaqEntry },
+    /// Replaces the synonym groups.
+    Synonyms { groups: Vec<Vec<String>>, base: Vec<Vec<String>> },
+}
+
+impl FaqEdit {
+    /// The history subject: `entry:<id>` or `synonyms`.
+    pub fn subject(&self) -> String {
+        match self {
+            FaqEdit::Put { entry, .. } => format!("entry:{}", entry.id),
+            FaqEdit::Delete { base } => format!("entry:{}", base.id),
+            FaqEdit::Synonyms { .. } => "synonyms".to_owned(),
+        }
+    }
+}
+
+/// An edit drafted in chat, waiting for `/faq 确认`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqDraft {
+    pub edit: FaqEdit,
+    pub drafted_at: DateTime<Utc>,
+}
+
+/// One entry of the library's history. Keys: subject, 0, time (µs), then a sequence number
+/// from the database, so two changes in the same microsecond both stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqHistoryRecord {
+    pub at: DateTime<Utc>,
+    pub author: FaqAuthor,
+    pub edit: FaqEdit,
+}
+
+/// A question the bot could not answer: its text (clipped), how often it was asked and when
+/// last. Who asked is never recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unanswered {
+    pub question: String,
+    pub count: u64,
+    pub last: DateTime<Utc>,
+}
+
+fn history_key(subject: &str, at: DateTime<Utc>, seq: u64) -> Vec<u8> {
+    let mut key = subject.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&at.timestamp_micros().to_be_bytes());
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
 }
 
 impl Store {
@@ -25,29 +102,179 @@ impl Store {
         Ok(self.meta.get(FAQ_RULES)?.map(|raw| decode("faq rules", &raw)).transpose()?.unwrap_or_default())
     }
 
-    /// Adds new entries and replaces changed ones (by id), all at once, durably. Entries not
-    /// named are kept.
-    pub fn upsert_faq(&self, entries: &[FaqEntry], rules: Option<&FaqRules>) -> Result<FaqChanges, StoreError> {
+    /// The entry with this id.
+    pub fn faq_entry(&self, id: &str) -> Result<Option<FaqEntry>, StoreError> {
+        self.faq.get(id.as_bytes())?.map(|raw| decode("faq", &raw)).transpose()
+    }
+
+    /// Bumped on every change to the library (in this process).
+    pub fn faq_version(&self) -> u64 {
+        self.faq_version.load(Ordering::Acquire)
+    }
+
+    /// Adds new entries and replaces changed ones (by id), with `rules` if given, in one
+    /// transaction, durably, each change recorded in the history under `author` (none: a
+    /// restore from an export, whose history comes with it). Entries not named are kept.
+    pub fn upsert_faq(&self, entries: &[FaqEntry], rules: Option<&FaqRules>, author: Option<&FaqAuthor>, at: DateTime<Utc>) -> Result<FaqChanges, StoreError> {
         let mut changes = FaqChanges::default();
-        let mut batch = sled::Batch::default();
+        let mut edits = Vec::new();
         for entry in entries {
-            let old: Option<FaqEntry> = self.faq.get(entry.id.as_bytes())?.map(|raw| decode("faq", &raw)).transpose()?;
-            match old {
+            let old = self.faq_entry(&entry.id)?;
+            match &old {
                 None => changes.added.push(entry.id.clone()),
-                Some(old) if &old == entry => {
+                Some(old) if old == entry => {
                     changes.unchanged += 1;
                     continue;
                 }
                 Some(_) => changes.changed.push(entry.id.clone()),
             }
-            batch.insert(entry.id.as_bytes(), encode(entry)?);
+            edits.push(FaqEdit::Put { entry: entry.clone(), base: old });
         }
-        self.faq.apply_batch(batch)?;
-        if let Some(rules) = rules {
-            self.meta.insert(FAQ_RULES, encode(rules)?)?;
+        let rules = match rules {
+            Some(rules) if *rules != self.faq_rules()? => Some(rules),
+            _ => None,
+        };
+        if edits.is_empty() && rules.is_none() {
+            return Ok(changes);
         }
+        let records: Vec<(Vec<u8>, Vec<u8>)> = edits
+            .into_iter()
+            .filter(|_| author.is_some())
+            .map(|edit| {
+                let key = history_key(&edit.subject(), at, self.db.generate_id()?);
+                let author = author.cloned().unwrap_or_else(|| FaqAuthor { id: String::new(), name: String::new() });
+                Ok((key, encode(&FaqHistoryRecord { at, author, edit })?))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let rules_raw = rules.map(encode).transpose()?;
+        (&self.faq, &self.meta, &self.faq_history)
+            .transaction(|(faq, meta, history)| {
+                for entry in entries {
+                    faq.insert(entry.id.as_bytes(), encode(entry).map_err(ConflictableTransactionError::Abort)?)?;
+                }
+                if let Some(raw) = &rules_raw {
+                    meta.insert(FAQ_RULES, raw.as_slice())?;
+                }
+                for (key, value) in &records {
+                    history.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)?;
         self.flush()?;
+        self.faq_version.fetch_add(1, Ordering::AcqRel);
         Ok(changes)
+    }
+
+    /// Applies one edit and records it, in one transaction, durably. `Ok(false)` when the
+    /// library no longer holds the edit's `base` (someone changed it since the edit was
+    /// drafted): nothing is written.
+    pub fn apply_faq_edit(&self, edit: &FaqEdit, author: &FaqAuthor, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let record = encode(&FaqHistoryRecord { at, author: author.clone(), edit: edit.clone() })?;
+        let key = history_key(&edit.subject(), at, self.db.generate_id()?);
+        let applied = (&self.faq, &self.meta, &self.faq_history)
+            .transaction(|(faq, meta, history)| {
+                let current = |id: &str| -> Result<Option<FaqEntry>, ConflictableTransactionError<StoreError>> {
+                    faq.get(id.as_bytes())?.map(|raw| decode("faq", &raw)).transpose().map_err(ConflictableTransactionError::Abort)
+                };
+                match edit {
+                    FaqEdit::Put { entry, base } => {
+                        if current(&entry.id)? != *base {
+                            return Ok(false);
+                        }
+                        faq.insert(entry.id.as_bytes(), encode(entry).map_err(ConflictableTransactionError::Abort)?)?;
+                    }
+                    FaqEdit::Delete { base } => {
+                        if current(&base.id)?.as_ref() != Some(base) {
+                            return Ok(false);
+                        }
+                        faq.remove(base.id.as_bytes())?;
+                    }
+                    FaqEdit::Synonyms { groups, base } => {
+                        let mut rules: FaqRules = match meta.get(FAQ_RULES)? {
+                            Some(raw) => decode("faq rules", &raw).map_err(ConflictableTransactionError::Abort)?,
+                            None => FaqRules::default(),
+                        };
+                        if rules.synonyms != *base {
+                            return Ok(false);
+                        }
+                        rules.synonyms = groups.clone();
+                        meta.insert(FAQ_RULES, encode(&rules).map_err(ConflictableTransactionError::Abort)?)?;
+                    }
+                }
+                history.insert(key.as_slice(), record.as_slice())?;
+                Ok(true)
+            })
+            .map_err(tx_error)?;
+        if applied {
+            self.flush()?;
+            self.faq_version.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(applied)
+    }
+
+    /// The changes recorded for `subject` (`entry:<id>` or `synonyms`), oldest first.
+    pub fn faq_history(&self, subject: &str) -> Result<Vec<FaqHistoryRecord>, StoreError> {
+        let mut prefix = subject.as_bytes().to_vec();
+        prefix.push(0);
+        scan("faq_history", self.faq_history.scan_prefix(prefix))
+    }
+
+    /// Keeps `draft` as `author_id`'s edit waiting for confirmation (replacing any earlier one).
+    pub fn put_faq_draft(&self, author_id: &str, draft: &FaqDraft) -> Result<(), StoreError> {
+        self.faq_drafts.insert(author_id.as_bytes(), encode(draft)?)?;
+        Ok(())
+    }
+
+    /// Takes `author_id`'s waiting edit, if any.
+    pub fn take_faq_draft(&self, author_id: &str) -> Result<Option<FaqDraft>, StoreError> {
+        self.faq_drafts.remove(author_id.as_bytes())?.map(|raw| decode("faq_drafts", &raw)).transpose()
+    }
+
+    /// Counts one more asking of a question the bot could not answer. Not flushed: losing the
+    /// last half second of this log in a crash costs nothing.
+    pub fn record_unanswered(&self, question: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let text: String = question.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(UNANSWERED_CHARS).collect();
+        let key: String = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+        if key.is_empty() {
+            return Ok(());
+        }
+        let previous: Option<Unanswered> = self.faq_unanswered.get(key.as_bytes())?.map(|raw| decode("faq_unanswered", &raw)).transpose()?;
+        let (question, count) = match &previous {
+            Some(p) => (p.question.clone(), p.count + 1),
+            None => (text, 1),
+        };
+        let record = Unanswered { question, count, last: at };
+        self.faq_unanswered.insert(key.as_bytes(), encode(&record)?)?;
+        if previous.is_none() && self.faq_unanswered.len() > UNANSWERED_KEPT {
+            let mut stalest: Option<(sled::IVec, DateTime<Utc>)> = None;
+            for kv in self.faq_unanswered.iter() {
+                let (k, v) = kv?;
+                let u: Unanswered = decode("faq_unanswered", &v)?;
+                if stalest.as_ref().is_none_or(|(_, t)| u.last < *t) {
+                    stalest = Some((k, u.last));
+                }
+            }
+            if let Some((k, _)) = stalest {
+                self.faq_unanswered.remove(k)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The unanswered questions, most asked first, then most recent.
+    pub fn unanswered(&self) -> Result<Vec<Unanswered>, StoreError> {
+        let mut all: Vec<Unanswered> = scan("faq_unanswered", self.faq_unanswered.iter())?;
+        all.sort_by(|a, b| b.count.cmp(&a.count).then(b.last.cmp(&a.last)));
+        Ok(all)
+    }
+
+    /// Empties the unanswered log (the secretary has dealt with it).
+    pub fn clear_unanswered(&self) -> Result<usize, StoreError> {
+        let n = self.faq_unanswered.len();
+        self.faq_unanswered.clear()?;
+        self.flush()?;
+        Ok(n)
     }
 
     /// Whether the shipped library was ever loaded (so deleting every entry doesn't bring the
@@ -74,10 +301,48 @@ mod tests {
     #[test]
     fn upserts_report_what_changed() {
         let (_dir, store) = temp_store();
-        let first = store.upsert_faq(&[e("a", "1"), e("b", "1")], None).unwrap();
+        let cli = FaqAuthor { id: "cli".into(), name: "命令行".into() };
+        let now = Utc::now();
+        let first = store.upsert_faq(&[e("a", "1"), e("b", "1")], None, Some(&cli), now).unwrap();
         assert_eq!(first.added, ["a", "b"]);
-        let second = store.upsert_faq(&[e("a", "1"), e("b", "2"), e("c", "1")], None).unwrap();
+        let second = store.upsert_faq(&[e("a", "1"), e("b", "2"), e("c", "1")], None, Some(&cli), now).unwrap();
         assert_eq!((second.added, second.changed, second.unchanged), (vec!["c".to_string()], vec!["b".to_string()], 1));
         assert_eq!(store.faq_entries().unwrap().len(), 3);
+        // Added, then changed: two records for b, one for a.
+        assert_eq!(store.faq_history("entry:b").unwrap().len(), 2);
+        assert_eq!(store.faq_history("entry:a").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_edit_drafted_against_an_old_version_is_refused() {
+        let (_dir, store) = temp_store();
+        let cli = FaqAuthor { id: "cli".into(), name: "命令行".into() };
+        let now = Utc::now();
+        store.upsert_faq(&[e("a", "1")], None, Some(&cli), now).unwrap();
+        let base = store.faq_entry("a").unwrap();
+        let first = FaqEdit::Put { entry: e("a", "2"), base: base.clone() };
+        let second = FaqEdit::Put { entry: e("a", "3"), base };
+        let version = store.faq_version();
+        assert!(store.apply_faq_edit(&first, &cli, now).unwrap());
+        assert!(!store.apply_faq_edit(&second, &cli, now).unwrap());
+        assert_eq!(store.faq_entry("a").unwrap().unwrap().answer, "2");
+        assert_eq!(store.faq_version(), version + 1);
+        let delete = FaqEdit::Delete { base: e("a", "2") };
+        assert!(store.apply_faq_edit(&delete, &cli, now).unwrap());
+        assert_eq!(store.faq_entry("a").unwrap(), None);
+        assert_eq!(store.faq_history("entry:a").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn unanswered_questions_are_counted_without_their_askers() {
+        let (_dir, store) = temp_store();
+        let now = Utc::now();
+        store.record_unanswered("食堂 几点开门？", now).unwrap();
+        store.record_unanswered("食堂几点开门", now).unwrap();
+        store.record_unanswered("图书馆在哪", now).unwrap();
+        store.record_unanswered("？？", now).unwrap();
+        let all = store.unanswered().unwrap();
+        assert_eq!(all.iter().map(|u| (u.question.as_str(), u.count)).collect::<Vec<_>>(), [("食堂 几点开门？", 2), ("图书馆在哪", 1)]);
+        assert_eq!(store.clear_unanswered().unwrap(), 2);
     }
 }

@@ -26,7 +26,8 @@ pub enum Record {
 }
 
 /// Trees exported as raw records, and the `meta` counters that go with them.
-const RAW_TREES: [&str; 10] = ["study", "quiz", "reminders", "points", "job_state", "runs", "outbox", "meta", "engagement", "handled"];
+const RAW_TREES: [&str; 12] =
+    ["study", "quiz", "reminders", "points", "job_state", "runs", "outbox", "meta", "engagement", "handled", "faq_history", "faq_unanswered"];
 const META_SKIPPED: [&[u8]; 3] = [b"schema_version", b"faq_seeded", b"faq_rules"];
 
 fn hex(bytes: &[u8]) -> String {
@@ -79,6 +80,8 @@ impl Store {
             "meta" => &self.meta,
             "engagement" => &self.engagement,
             "handled" => &self.handled,
+            "faq_history" => &self.faq_history,
+            "faq_unanswered" => &self.faq_unanswered,
             _ => return None,
         })
     }
@@ -195,7 +198,7 @@ impl Store {
             }
         }
         summary.faq = faq.len();
-        self.upsert_faq(&faq, rules.as_ref())?;
+        self.upsert_faq(&faq, rules.as_ref(), None, chrono::Utc::now())?;
         if summary.faq > 0 {
             self.mark_faq_seeded()?;
         }
@@ -220,7 +223,7 @@ mod tests {
         store.put_member(&Member { branch: branch.clone(), user: alice.clone(), name: "Alice \"A\" 爱丽丝".into(), role: Role::Probationary, joined_at: at }).unwrap();
         store.insert_checkin(&CheckIn { branch: branch.clone(), user: alice.clone(), date: "2026-11-25".parse().unwrap(), at, note: Some("早\n安".into()) }).unwrap();
         store.add_report(&branch, &alice, ReportKind::Thought, at, "汇报\u{0}正文").unwrap();
-        store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]] })).unwrap();
+        store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]], ..FaqRules::default() }), None, at).unwrap();
         store.award_points(&branch, &alice, "2026-11-25".parse().unwrap(), "study", 2, 6).unwrap();
         store.add_reminder(&branch, vec![], &alice, at, "提醒").unwrap();
         let mut first = Vec::new();

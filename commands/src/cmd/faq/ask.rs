@@ -1,34 +1,23 @@
-//! `/问 <问题>` (`/faq`): answers from the FAQ library with the matched question shown; when
-//! nothing matches well, says so, offers the closest questions and points to the secretary.
+//! Answering a question: the matched question and its answer; in the grey zone, "did you mean"
+//! with the answer; when nothing matches well, says so, offers the closest questions and points
+//! to the secretary.
 
-use crate::domain::{Capability, Role};
-use crate::faq::{FaqIndex, Verdict};
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::domain::Role;
+use crate::faq::{FaqIndex, FaqMatch, Verdict};
+use crate::framework::{CommandError, Ctx, Reply};
 use crate::i18n::Catalog;
 
-pub struct FaqCommand;
-
-static SPEC: CommandSpec = CommandSpec {
-    key: "faq",
-    names: &["问", "问答", "faq", "ask"],
-    args: Args::Required,
-    capability: Capability::Basic,
-    chats: Where::Anywhere,
-};
-
-impl Command for FaqCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+/// Answers `question` in the member's branch; a question the library cannot answer is counted
+/// in the unanswered log (the question only, never who asked).
+pub(super) fn run(ctx: &Ctx<'_>, question: &str) -> Result<Reply, CommandError> {
+    let found = ctx.faq.search(question);
+    if found.verdict == Verdict::Unknown {
+        if let Err(e) = ctx.store.record_unanswered(question, ctx.sent_at) {
+            tracing::warn!(error = %e, "recording an unanswered question failed");
+        }
     }
-
-    fn read_only(&self, _args: &str) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
-        Ok(Reply::text(answer(ctx.faq, ctx.catalog, args, &secretaries)))
-    }
+    let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
+    Ok(Reply::text(render(&found, ctx.catalog, &secretaries)))
 }
 
 /// What the bot replies to `question` in the first branch (for `zhibu faq ask`).
@@ -46,16 +35,37 @@ pub fn reply(bot: &crate::Bot, question: &str) -> String {
     bot.with_faq(|faq| answer(faq, bot.catalog(), question, &secretaries))
 }
 
-/// The bot's full reply to a question: the answer, or "I don't know" with the closest questions.
-pub fn answer(faq: &FaqIndex, catalog: &Catalog, question: &str, secretaries: &[String]) -> String {
-    let found = faq.search(question);
+/// The bot's full reply to a question: the answer, "did you mean" with the answer, or "I don't
+/// know" with the closest questions and the secretary.
+fn answer(faq: &FaqIndex, catalog: &Catalog, question: &str, secretaries: &[String]) -> String {
+    render(&faq.search(question), catalog, secretaries)
+}
+
+fn render(found: &FaqMatch<'_>, catalog: &Catalog, secretaries: &[String]) -> String {
+    let ask_secretary = || {
+        if secretaries.is_empty() {
+            catalog.t("faq.ask_secretary_generic", &[])
+        } else {
+            catalog.t("faq.ask_secretary", &[("secretary", &catalog.join(secretaries))])
+        }
+    };
+    let with_source = |mut text: String, source: &str| {
+        if !source.is_empty() {
+            text.push('\n');
+            text.push_str(&catalog.t("faq.source", &[("source", &source)]));
+        }
+        text
+    };
     match (found.verdict, found.best) {
         (Verdict::Answer, Some((entry, _))) => {
-            let mut text = catalog.t("faq.answer", &[("question", &entry.question), ("answer", &entry.answer.trim())]);
-            if !entry.source.is_empty() {
-                text.push('\n');
-                text.push_str(&catalog.t("faq.source", &[("source", &entry.source)]));
-            }
+            with_source(catalog.t("faq.answer", &[("question", &entry.question), ("answer", &entry.answer.trim())]), &entry.source)
+        }
+        (Verdict::Suggest, Some((entry, _))) => {
+            let text = catalog.t("faq.did_you_mean", &[("question", &entry.question), ("answer", &entry.answer.trim())]);
+            let mut text = with_source(text, &entry.source);
+            text.push('\n');
+            text.push_str(&catalog.t("faq.if_not", &[]));
+            text.push_str(&ask_secretary());
             text
         }
         _ => {
@@ -65,11 +75,7 @@ pub fn answer(faq: &FaqIndex, catalog: &Catalog, question: &str, secretaries: &[
                     found.closest.iter().map(|(e, _)| catalog.t("faq.closest_line", &[("question", &e.question)])).collect();
                 lines.push(catalog.t("faq.closest", &[("list", &list.join("\n"))]));
             }
-            lines.push(if secretaries.is_empty() {
-                catalog.t("faq.ask_secretary_generic", &[])
-            } else {
-                catalog.t("faq.ask_secretary", &[("secretary", &catalog.join(secretaries))])
-            });
+            lines.push(ask_secretary());
             lines.join("\n")
         }
     }
