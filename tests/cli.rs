@@ -22,17 +22,27 @@ fn faq_ask_json_answers_and_declines() {
 }
 
 #[test]
-fn faq_import_is_all_or_nothing_and_export_round_trips() {
+fn faq_import_reports_broken_rows_keeps_the_rest_and_export_round_trips() {
     let z = Zhibu::new();
     let broken = z.write(
         "broken.toml",
         "[[entry]]\nid = \"good-one\"\nquestion = \"好问题\"\nanswer = \"好答案\"\n\n[[entry]]\nid = \"Bad Id\"\nquestion = \"\"\nanswer = \"x\"\n".as_bytes(),
     );
-    let run = z.run(&["faq", "import", path_str(&broken)]);
-    assert_eq!(run.code, Some(1));
-    assert!(run.stderr.contains("nothing imported; 2 problem(s)"), "{}", run.stderr);
-    assert!(run.stderr.contains("rejected: id `Bad Id`"), "{}", run.stderr);
+    // A dry run writes nothing and says what would happen.
+    let dry = z.run(&["faq", "import", "--dry-run", path_str(&broken)]);
+    assert!(dry.stdout.contains("dry run, nothing written; would be 1 added"), "{}", dry.stdout);
     assert!(!z.run(&["faq", "list"]).stdout.contains("good-one"));
+    let run = z.run(&["faq", "import", path_str(&broken)]);
+    assert_eq!(run.code, Some(1), "a rejected row makes the exit status 1");
+    assert!(run.stdout.contains("1 added, 0 changed, 0 unchanged, 1 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("rejected: row 2 (Bad Id): id `Bad Id` must be"), "{}", run.stdout);
+    assert!(run.stdout.contains("empty question"), "{}", run.stdout);
+    assert!(z.run(&["faq", "list"]).stdout.contains("good-one"));
+    // A file that is not TOML at all: nothing imported, a usage error.
+    let garbage = z.write("garbage.toml", b"[[entry]\nid=");
+    let run = z.run(&["faq", "import", path_str(&garbage)]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("nothing imported; not valid TOML"), "{}", run.stderr);
 
     let good = z.write(
         "good.toml",
@@ -50,6 +60,35 @@ fn faq_import_is_all_or_nothing_and_export_round_trips() {
     let again = z.run(&["faq", "import", path_str(&file)]);
     again.assert_clean();
     assert!(again.stdout.contains("0 added, 0 changed"), "{}", again.stdout);
+}
+
+#[test]
+fn faq_import_reads_a_spreadsheet_saved_by_chinese_excel() {
+    let z = Zhibu::new();
+    // Excel on a Chinese Windows saves CSV in GBK; a quoted answer spans two lines.
+    let sheet = "编号,问题,其他问法,答案,来源\n\
+                 dues-collector,党费交给谁？,党费找谁交；党费交给哪个人,\"交给所在党小组的组长，\n或支部指定的同志。\",支部通知\n\
+                 ,只有问题没有答案,,,\n\
+                 ,校园网怎么报修,,拨打 12345 或在企业微信提交工单。,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(sheet);
+    let file = z.write("题库.csv", &gbk);
+    let run = z.run(&["faq", "import", path_str(&file)]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.contains("2 added, 0 changed, 0 unchanged, 1 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("rejected: row 4"), "{}", run.stdout);
+    let asked = z.run(&["faq", "ask", "党费找谁交"]);
+    assert!(asked.stdout.contains("交给所在党小组的组长，\n或支部指定的同志。"), "{}", asked.stdout);
+    // The same sheet again: ids derived from the questions, so nothing is added twice.
+    let again = z.run(&["faq", "import", path_str(&file)]);
+    assert!(again.stdout.contains("0 added, 0 changed, 2 unchanged, 1 rejected"), "{}", again.stdout);
+    // Exported as CSV and imported back: unchanged.
+    let csv = z.run(&["faq", "export", "--format", "csv"]);
+    csv.assert_clean();
+    assert!(csv.stdout.starts_with("\u{feff}编号,分类,问题"), "{}", &csv.stdout[..40]);
+    let back = z.write("back.csv", csv.stdout.as_bytes());
+    let run = z.run(&["faq", "import", path_str(&back)]);
+    run.assert_clean();
+    assert!(run.stdout.contains(" 0 added, 0 changed, "), "{}", run.stdout);
 }
 
 #[test]

@@ -67,7 +67,7 @@ impl Bot {
     /// configured secretaries and committee members so, and builds the FAQ index.
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BotError> {
         let catalog = Catalog::load(settings.language)?;
-        shipped::seed_faq(&store)?;
+        shipped::seed_faq(&store, clock.now())?;
         for branch in &settings.branches {
             seed_officers(&store, branch, clock.now())?;
         }

@@ -19,11 +19,11 @@ pub fn faq_library() -> Result<(Vec<FaqEntry>, FaqRules), FaqLibraryError> {
 
 /// Loads the shipped library into a store that never had one (a fresh data dir). A library
 /// the secretary emptied on purpose stays empty.
-pub fn seed_faq(store: &Store) -> Result<(), BotError> {
+pub fn seed_faq(store: &Store, at: chrono::DateTime<chrono::Utc>) -> Result<(), BotError> {
     if !store.faq_seeded()? {
         let (entries, rules) = faq_library()?;
         let shipped = crate::store::FaqAuthor { id: "zhibu".into(), name: "内置题库".into() };
-        store.upsert_faq(&entries, Some(&rules), Some(&shipped), chrono::Utc::now())?;
+        store.upsert_faq(&entries, Some(&rules), Some(&shipped), at)?;
         store.mark_faq_seeded()?;
     }
     Ok(())

@@ -8,7 +8,7 @@ mod run;
 mod stats;
 mod transfer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ impl Env {
     /// The store, with the shipped FAQ loaded if it is new.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.data_dir)?;
-        zhibu_commands::shipped::seed_faq(&store)?;
+        zhibu_commands::shipped::seed_faq(&store, chrono::Utc::now())?;
         Ok(store)
     }
 

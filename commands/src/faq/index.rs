@@ -12,7 +12,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::entry::{FaqEntry, FaqRules};
 use super::segment::Segmenter;
-use super::text::{is_cjk, is_filler, is_question_bigram, normalize, segmented_terms, Term};
+use super::text::{is_cjk, is_filler, is_question_bigram, normalize, normalized_terms, Term};
 
 /// Longest part of a question that is matched; the rest is ignored (a 1 MB question costs no
 /// more than a 200-character one).
@@ -104,7 +104,8 @@ pub struct FaqIndex {
     postings: HashMap<Term, Postings>,
     /// Phrasings over all entries, the length of the per-query table.
     phrasing_count: usize,
-    synonyms: Vec<(String, String)>,
+    /// Synonym replacements by their first character, longest first.
+    synonyms: HashMap<char, Vec<(String, String)>>,
     /// Normalized phrases that make a question a request to decline.
     decline: Vec<String>,
     /// For each character, the characters that follow it in some known bigram (and precede it).
@@ -158,7 +159,15 @@ impl FaqIndex {
             df: HashMap::default(),
             postings: HashMap::default(),
             phrasing_count: 0,
-            synonyms: pairs,
+            synonyms: {
+                let mut by_first: HashMap<char, Vec<(String, String)>> = HashMap::default();
+                for (from, to) in pairs {
+                    if let Some(c) = from.chars().next() {
+                        by_first.entry(c).or_default().push((from, to));
+                    }
+                }
+                by_first
+            },
             decline: rules.decline.iter().map(|d| normalize(d)).filter(|d| !d.is_empty()).collect(),
             followers: HashMap::default(),
             leaders: HashMap::default(),
@@ -192,7 +201,9 @@ impl FaqIndex {
             }
         }
         for (i, (e, (phrasings, side))) in entries.iter().zip(term_sets).enumerate() {
-            for t in index.term_set(&e.answer) {
+            // Answers match by characters and bigrams: whole words there add little, and an
+            // answer is the longest text of an entry.
+            for t in index.unsegmented_term_set(&e.answer) {
                 if !side.contains(&t) {
                     index.postings.entry(t).or_default().answer_only.push(i);
                 }
@@ -233,7 +244,7 @@ impl FaqIndex {
         let mut out = String::with_capacity(norm.len());
         let mut rest = norm.as_str();
         'outer: while let Some(c) = rest.chars().next() {
-            for (from, to) in &self.synonyms {
+            for (from, to) in self.synonyms.get(&c).into_iter().flatten() {
                 if rest.starts_with(from.as_str()) {
                     out.push_str(to);
                     out.push(' ');
@@ -248,7 +259,11 @@ impl FaqIndex {
     }
 
     fn term_set(&self, text: &str) -> HashSet<Term> {
-        segmented_terms(&self.canonical(text), Some(&self.segmenter)).into_iter().collect()
+        normalized_terms(&self.canonical(text), Some(&self.segmenter)).into_iter().collect()
+    }
+
+    fn unsegmented_term_set(&self, text: &str) -> HashSet<Term> {
+        normalized_terms(&self.canonical(text), None).into_iter().collect()
     }
 
     /// The entry a keyword rule gives for this question, if one applies.
@@ -323,8 +338,14 @@ impl FaqIndex {
         }).collect();
         let total: f64 = query.iter().map(|(_, w)| w).sum();
         let mut scored = if total > 0.0 { self.score_all(&query, total) } else { Vec::new() };
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let closest: Vec<(&FaqEntry, f64)> = scored.iter().take(3).map(|&(i, s)| (&self.entries[i], s)).collect();
+        // The three best, without sorting every candidate (a large library has thousands).
+        let order = |a: &(usize, f64), b: &(usize, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if scored.len() > 3 {
+            scored.select_nth_unstable_by(2, order);
+            scored.truncate(3);
+        }
+        scored.sort_by(order);
+        let closest: Vec<(&FaqEntry, f64)> = scored.iter().map(|&(i, s)| (&self.entries[i], s)).collect();
         let best = closest.first().copied();
         let normalized = normalize(&clipped);
         let declined = self.decline.iter().any(|d| normalized.contains(d.as_str()));
@@ -384,6 +405,7 @@ impl FaqIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faq::KeywordRule;
 
     fn entry(id: &str, q: &str, alts: &[&str], kw: &[&str], a: &str) -> FaqEntry {
         FaqEntry {
@@ -435,5 +457,37 @@ mod tests {
         let q = "预备期多久".repeat(200_000);
         let m = lib.search(&q);
         assert_eq!(m.best.map(|b| b.0.id.as_str()), Some("probation"));
+    }
+
+    #[test]
+    fn keyword_rules_come_first_exact_then_contained() {
+        let rules = FaqRules {
+            keywords: vec![
+                KeywordRule { text: "党费".into(), entry: "dues-student".into(), contains: false },
+                KeywordRule { text: "介绍人".into(), entry: "probation".into(), contains: true },
+                KeywordRule { text: "无此条".into(), entry: "missing".into(), contains: false },
+            ],
+            ..FaqRules::default()
+        };
+        let entries = library().entries().to_vec();
+        let lib = FaqIndex::build(entries, &rules, Thresholds { answer: 0.35, suggest: 0.25 });
+        let m = lib.search(" 党费？");
+        assert_eq!((m.best.map(|b| b.0.id.as_str()), m.by_rule, m.verdict), (Some("dues-student"), true, Verdict::Answer));
+        // Not exact: ranked as usual.
+        assert!(!lib.search("党费交多少").by_rule);
+        // Contained, deliberately pointing elsewhere to show the rule wins over ranking.
+        assert_eq!(lib.search("入党介绍人要几名").best.map(|b| b.0.id.as_str()), Some("probation"));
+        assert!(!lib.search("无此条").by_rule, "a rule naming no entry is ignored");
+    }
+
+    #[test]
+    fn a_score_between_the_thresholds_is_a_suggestion() {
+        let lib = library();
+        let m = lib.search("预备期多久");
+        let score = m.best.unwrap().1;
+        let at = |answer: f64, suggest: f64| FaqIndex::build(lib.entries().to_vec(), &FaqRules::default(), Thresholds { answer, suggest }).search("预备期多久").verdict;
+        assert_eq!(at(score + 0.01, score - 0.01), Verdict::Suggest);
+        assert_eq!(at(score - 0.01, score - 0.02), Verdict::Answer);
+        assert_eq!(at(score + 0.02, score + 0.01), Verdict::Unknown);
     }
 }

@@ -46,10 +46,10 @@ pub fn normalize(text: &str) -> String {
     text.nfkc().flat_map(char::to_lowercase).collect()
 }
 
-/// The terms of a text with, for each run of Chinese characters, its dictionary words as
-/// [`Term::Word`]s after its characters and bigrams.
-pub fn segmented_terms(text: &str, segmenter: Option<&Segmenter>) -> Vec<Term> {
-    let norm = normalize(text);
+/// The terms of a text already [`normalize`]d, in order, with repeats; with a segmenter, each
+/// run of Chinese characters also gives its dictionary words as [`Term::Word`]s after its
+/// characters and bigrams.
+pub fn normalized_terms(norm: &str, segmenter: Option<&Segmenter>) -> Vec<Term> {
     let mut out = Vec::new();
     let mut run: Vec<char> = Vec::new();
     let mut word = String::new();
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn chinese_and_latin_terms() {
-        let terms = |t| segmented_terms(t, None);
+        let terms = |t: &str| normalized_terms(&normalize(t), None);
         let t = terms("入党 FAQ？");
         assert_eq!(t, vec![Term::Char('入'), Term::Bigram('入', '党'), Term::Char('党'), Term::Word("faq".into())]);
         assert_eq!(terms("０.２元"), vec![Term::Word("0.2".into()), Term::Char('元')]);

@@ -170,6 +170,11 @@ impl Store {
 
     fn write_records(&self, records: &[Record]) -> Result<ImportSummary, TransferError> {
         let mut summary = ImportSummary::default();
+        // A restored library brings its own history: the records a fresh store wrote when it
+        // loaded the shipped library would otherwise stand beside it.
+        if records.iter().any(|r| matches!(r, Record::Raw { tree, .. } if tree == "faq_history")) {
+            self.faq_history.clear().map_err(StoreError::from)?;
+        }
         let mut faq = Vec::new();
         let mut rules = None;
         for record in records {

@@ -107,6 +107,23 @@ mod tests {
     }
 
     #[test]
+    fn the_grey_zone_answers_as_a_question() {
+        let t = BotTester::new();
+        let reply = t.say("alice", "/问 入党整个过程要几年");
+        assert!(reply.starts_with("你是不是想问：从递交入党申请书到入党一般要多长时间？\n如果是："), "{reply}");
+        assert!(reply.contains("如果不是，请换个说法再问一次。也可以直接请教支部书记"), "{reply}");
+        // Not logged as unanswered: it was answered, tentatively.
+        assert!(t.bot.store().unanswered().unwrap().is_empty());
+    }
+
+    #[test]
+    fn empty_and_blank_questions_get_the_usage_line() {
+        let t = BotTester::new();
+        assert_eq!(t.say("alice", "/问    "), "用法：/问 <问题>");
+        assert_eq!(t.dm("alice", "   "), "");
+    }
+
+    #[test]
     fn a_huge_question_gets_an_answer_not_a_hang() {
         let t = BotTester::new();
         let reply = t.say("alice", &format!("/问 预备期多久{}", "啊".repeat(1_000_000)));

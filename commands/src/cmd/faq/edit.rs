@@ -292,7 +292,7 @@ fn show_groups(groups: &[Vec<String>]) -> String {
 fn split_list(text: &str) -> Vec<String> {
     text.split(['；', ';', '|', '、', '，', ',', '\n']).flat_map(|part| {
         // Spaces separate too, except inside an English phrase (`thought report`).
-        if part.chars().any(|c| !c.is_ascii()) { part.split_whitespace().map(str::to_owned).collect::<Vec<_>>() } else { vec![part.trim().to_owned()] }
+        if !part.is_ascii() { part.split_whitespace().map(str::to_owned).collect::<Vec<_>>() } else { vec![part.trim().to_owned()] }
     })
     .filter(|s| !s.is_empty())
     .collect()
@@ -494,5 +494,48 @@ mod tests {
         assert!(!list.contains("alice") && !list.contains("bob") && !list.contains("预备期"), "{list}");
         assert!(t.dm("wang", "/faq 未答 清空").contains('1'));
         assert_eq!(t.dm("wang", "/faq 未答"), t.bot.catalog().t("faq_edit.unanswered_none", &[]));
+    }
+
+    #[test]
+    fn concurrent_edits_and_questions_never_see_half_an_entry() {
+        let t = committee();
+        t.set_role("li", Role::Secretary);
+        let answers = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            // Two committee members edit the same entry and add new ones while members ask.
+            for (editor, other) in [("wang", "a"), ("li", "b")] {
+                let t = &t;
+                s.spawn(move || {
+                    for round in 0..15 {
+                        t.dm(editor, &format!("/faq 修改 probation-length\n答案：{editor}的第{round}版，预备期为一年。"));
+                        t.dm(editor, "/faq 确认");
+                        t.dm(editor, &format!("/faq 添加\nid：extra-{other}-{round}\n问题：第{round}号附加问题{other}？\n答案：附加答案{other}{round}"));
+                        t.dm(editor, "/faq 确认");
+                    }
+                });
+            }
+            for asker in ["alice", "bob"] {
+                let (t, answers) = (&t, &answers);
+                s.spawn(move || {
+                    for _ in 0..60 {
+                        let reply = t.say(asker, "/问 预备期多久");
+                        answers.lock().unwrap().push(reply);
+                    }
+                });
+            }
+        });
+        // Every answer is one whole version of the entry: the shipped one or an editor's.
+        for reply in answers.into_inner().unwrap() {
+            let answer = reply.lines().find(|l| l.starts_with("答：")).unwrap_or_else(|| panic!("{reply}"));
+            assert!(answer.contains("预备期为一年") || answer.contains("预备党员的预备期为一年"), "{reply}");
+        }
+        // Each confirmed change is in the history; the ones refused as stale are not.
+        let history = t.bot.store().faq_history("entry:probation-length").unwrap();
+        let last = t.bot.store().faq_entry("probation-length").unwrap().unwrap();
+        assert!(history.len() >= 2, "{}", history.len());
+        let FaqEdit::Put { entry, .. } = &history.last().unwrap().edit else { panic!() };
+        assert_eq!(entry, &last);
+        assert_eq!(t.bot.store().faq_entries().unwrap().iter().filter(|e| e.id.starts_with("extra-")).count(), 30);
+        assert!(t.say("alice", "/问 第14号附加问题b").contains("附加答案b14"));
     }
 }
