@@ -213,8 +213,8 @@ impl Bot {
         match command {
             // Talk in a branch group: nothing to answer, the speaker is already on record.
             None if in_branch_group.is_some() => true,
-            // A direct message that is not a command is a question for the FAQ.
-            None => self.registry.by_name("faq").is_some_and(|faq| faq.read_only(&text)),
+            // A direct message that is not a command is a question for the FAQ: it only reads.
+            None => true,
             Some(command) => match self.registry.lookup(&command) {
                 Lookup::Found(cmd, args) => cmd.read_only(&args),
                 Lookup::Empty | Lookup::Unknown { .. } => true,
@@ -310,7 +310,9 @@ impl Bot {
         let Some(faq) = self.registry.by_name("faq") else {
             return Reply::text(self.catalog.t("bot.direct_hint", &[]));
         };
-        let mut reply = match self.registry.run(faq, ctx, text) {
+        // Always a question: `确认` or `删除 …` typed without the slash is asked, never run as an
+        // FAQ edit.
+        let mut reply = match cmd::faq_question(ctx, text) {
             Ok(reply) => reply,
             Err(e) => Reply::text(e.render(&self.catalog, faq.spec())),
         };

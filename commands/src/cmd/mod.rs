@@ -18,7 +18,7 @@ mod submit_report;
 mod view_report;
 mod week_arg;
 
-pub use faq::reply as faq_reply;
+pub use faq::{question as faq_question, reply as faq_reply};
 
 use crate::framework::Command;
 

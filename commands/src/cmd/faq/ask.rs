@@ -9,7 +9,7 @@ use crate::i18n::Catalog;
 
 /// Answers `question` in the member's branch; a question the library cannot answer is counted
 /// in the unanswered log (the question only, never who asked).
-pub(super) fn run(ctx: &Ctx<'_>, question: &str) -> Result<Reply, CommandError> {
+pub fn run(ctx: &Ctx<'_>, question: &str) -> Result<Reply, CommandError> {
     let found = ctx.faq.search(question);
     if found.verdict == Verdict::Unknown {
         if let Err(e) = ctx.store.record_unanswered(question, ctx.sent_at) {

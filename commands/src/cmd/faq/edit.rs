@@ -458,6 +458,11 @@ mod tests {
         t.dm("wang", "/faq 删除 probation-length");
         assert_eq!(t.dm("wang", "/faq 取消"), t.bot.catalog().t("faq_edit.cancelled", &[]));
         assert!(t.say("alice", "/问 预备期多久").contains("一年"));
+        // Without the slash, a direct message is a question, never an edit.
+        t.dm("wang", "/faq 删除 probation-length");
+        assert!(!t.dm("wang", "确认").contains("已删除"));
+        assert_eq!(t.dm("wang", "/faq 取消"), t.bot.catalog().t("faq_edit.cancelled", &[]), "the draft was still waiting");
+        assert!(t.say("alice", "/问 预备期多久").contains("一年"));
     }
 
     #[test]
