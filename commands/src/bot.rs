@@ -312,11 +312,11 @@ impl Bot {
         };
         // Always a question: `确认` or `删除 …` typed without the slash is asked, never run as an
         // FAQ edit.
-        let mut reply = match cmd::faq_question(ctx, text) {
-            Ok(reply) => reply,
-            Err(e) => Reply::text(e.render(&self.catalog, faq.spec())),
+        let (mut reply, verdict) = match cmd::faq_question(ctx, text) {
+            Ok(answered) => answered,
+            Err(e) => (Reply::text(e.render(&self.catalog, faq.spec())), Verdict::Unknown),
         };
-        if ctx.faq.search(text).verdict != Verdict::Answer {
+        if verdict != Verdict::Answer {
             reply.text.push('\n');
             reply.text.push_str(&self.catalog.t("bot.direct_hint", &[]));
         }

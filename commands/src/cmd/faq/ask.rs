@@ -10,6 +10,12 @@ use crate::i18n::Catalog;
 /// Answers `question` in the member's branch; a question the library cannot answer is counted
 /// in the unanswered log (the question only, never who asked).
 pub fn run(ctx: &Ctx<'_>, question: &str) -> Result<Reply, CommandError> {
+    Ok(run_with_verdict(ctx, question)?.0)
+}
+
+/// [`run`], with how sure the library was (the bot adds a hint to a direct message it could not
+/// answer outright).
+pub fn run_with_verdict(ctx: &Ctx<'_>, question: &str) -> Result<(Reply, Verdict), CommandError> {
     let found = ctx.faq.search(question);
     if found.verdict == Verdict::Unknown {
         if let Err(e) = ctx.store.record_unanswered(question, ctx.sent_at) {
@@ -17,7 +23,7 @@ pub fn run(ctx: &Ctx<'_>, question: &str) -> Result<Reply, CommandError> {
         }
     }
     let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
-    Ok(Reply::text(render(&found, ctx.catalog, &secretaries)))
+    Ok((Reply::text(render(&found, ctx.catalog, &secretaries)), found.verdict))
 }
 
 /// What the bot replies to `question` in the first branch (for `zhibu faq ask`).

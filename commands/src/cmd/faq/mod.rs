@@ -5,7 +5,7 @@
 mod ask;
 mod edit;
 
-pub use ask::{reply, run as question};
+pub use ask::{reply, run_with_verdict as question};
 
 use crate::domain::Capability;
 use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
