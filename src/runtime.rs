@@ -120,7 +120,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         let shard = &shards[shard_of(&envelope.event)];
         // Inline only behind nothing: an event queued earlier in the chat is answered first.
         let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_writing(&envelope.event) {
-            let replies = handle_guarded(&bot, &envelope.event);
+            let replies = handle_guarded(&bot, &envelope.event, Marks::InMemory);
             shard.replies.send((replies, envelope.done)).await.is_ok()
         } else {
             shard.pending.fetch_add(1, Ordering::AcqRel);
@@ -180,7 +180,7 @@ impl ShardHandler {
     /// its queue without sleeping between events, so an event costs no thread switch of its own.
     fn run(mut self) {
         while let Some(Envelope { event, done }) = self.queue.blocking_recv() {
-            let out = handle_guarded(&self.bot, &event);
+            let out = handle_guarded(&self.bot, &event, Marks::Durable);
             let sent = self.replies.blocking_send((out, done));
             self.pending.fetch_sub(1, Ordering::AcqRel);
             if sent.is_err() {
@@ -190,9 +190,18 @@ impl ShardHandler {
     }
 }
 
+/// How an event is recorded as handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marks {
+    /// In the store, for an event that may write: a redelivery after a restart is dropped.
+    Durable,
+    /// In memory, for an event that only reads: a redelivery after a restart repeats a reply.
+    InMemory,
+}
+
 /// [`handle_once`], with a panic logged and answered with nothing instead of ending the shard.
-fn handle_guarded(bot: &Bot, event: &Event) -> Vec<zhibu_chat::Outgoing> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_once(bot, event))).unwrap_or_else(|_| {
+fn handle_guarded(bot: &Bot, event: &Event, marks: Marks) -> Vec<zhibu_chat::Outgoing> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_once(bot, event, marks))).unwrap_or_else(|_| {
         tracing::error!(chat = %event.chat(), "handling an event panicked");
         Vec::new()
     })
@@ -211,9 +220,10 @@ async fn shard_sender(adapters: Adapters, mut handled: mpsc::Receiver<Handled>, 
 }
 
 /// Handles an event unless the store says it was handled before (the platform delivered it
-/// again after a restart), then records it as handled. A crash between the two handles it again
-/// on redelivery; the commands are written so that this is harmless (one check-in a day).
-fn handle_once(bot: &Bot, event: &Event) -> Vec<zhibu_chat::Outgoing> {
+/// again, after a reconnect or a restart), then records it as handled. A crash between the two
+/// handles it again on redelivery; the commands are written so that this is harmless (one
+/// check-in a day).
+fn handle_once(bot: &Bot, event: &Event, marks: Marks) -> Vec<zhibu_chat::Outgoing> {
     let store = bot.store();
     if let Some(id) = event.id() {
         match store.was_handled(id) {
@@ -227,8 +237,13 @@ fn handle_once(bot: &Bot, event: &Event) -> Vec<zhibu_chat::Outgoing> {
     }
     let replies = bot.handle(event);
     if let Some(id) = event.id() {
-        if let Err(e) = store.mark_handled(id, chrono::Utc::now()) {
-            tracing::warn!(%id, error = %e, "cannot record the event as handled");
+        match marks {
+            Marks::InMemory => store.mark_handled_in_memory(id),
+            Marks::Durable => {
+                if let Err(e) = store.mark_handled(id, chrono::Utc::now()) {
+                    tracing::warn!(%id, error = %e, "cannot record the event as handled");
+                }
+            }
         }
     }
     replies
@@ -241,29 +256,50 @@ const HANDLED_RETENTION_DAYS: i64 = 30;
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_event_delivered_again_is_handled_once() {
-        use zhibu_chat::{ChatId, ChatKind, Incoming, MessageId, Sender, UserId};
-        use zhibu_commands::testing::{at, BotTester};
+    use zhibu_chat::{ChatId, ChatKind, Incoming, MessageId, Sender, UserId};
+    use zhibu_commands::domain::ManualClock;
+    use zhibu_commands::store::Store;
+    use zhibu_commands::testing::at;
+    use zhibu_commands::Settings;
 
-        let t = BotTester::new();
-        let alice = UserId::parse("console:alice").unwrap();
-        let report = Event::Message(Incoming {
+    fn direct(id: &str, text: &str) -> Event {
+        Event::Message(Incoming {
             chat: ChatId::parse("console:dm/alice").unwrap(),
             chat_kind: ChatKind::Direct,
-            sender: Sender { id: alice.clone(), display_name: "alice".into() },
-            text: "/思想汇报 本月学习体会".into(),
+            sender: Sender { id: UserId::parse("console:alice").unwrap(), display_name: "alice".into() },
+            text: text.into(),
             mentions: Vec::new(),
             reply_to: None,
-            id: MessageId::parse("console:event-1").unwrap(),
+            id: MessageId::parse(id).unwrap(),
             timestamp: at("2026-11-25T09:00:00+08:00"),
             bare_commands: false,
-        });
-        t.say("alice", "大家好");
-        assert!(handle_once(&t.bot, &report)[0].text.starts_with("已收到你的思想汇报"));
-        // The platform delivers it again (a restart before its sync token was saved).
-        assert!(handle_once(&t.bot, &report).is_empty());
-        let branch = t.bot.settings().branches[0].id.clone();
-        assert_eq!(t.bot.store().reports_by_author(&branch, &alice).unwrap().len(), 1);
+        })
+    }
+
+    fn open(dir: &std::path::Path) -> Bot {
+        let clock = Arc::new(ManualClock::new(at("2026-11-25T10:00:00+08:00")));
+        Bot::new(Store::open(dir).unwrap(), Settings::demo(), clock).unwrap()
+    }
+
+    #[test]
+    fn an_event_delivered_again_is_handled_once_and_a_write_stays_handled_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = direct("console:event-1", "/思想汇报 本月学习体会");
+        let echo = direct("console:event-2", "/echo 你好");
+        {
+            let bot = open(dir.path());
+            assert!(handle_once(&bot, &report, Marks::Durable)[0].text.starts_with("已收到你的思想汇报"));
+            assert_eq!(handle_once(&bot, &echo, Marks::InMemory)[0].text, "在线 ✓ 收到：「你好」");
+            // A reconnecting implementation sends both again.
+            assert!(handle_once(&bot, &report, Marks::Durable).is_empty());
+            assert!(handle_once(&bot, &echo, Marks::InMemory).is_empty());
+            bot.store().flush().unwrap();
+        }
+        // After a restart the report is still known; the echo, which changed nothing, is answered again.
+        let bot = open(dir.path());
+        assert!(handle_once(&bot, &report, Marks::Durable).is_empty());
+        assert_eq!(handle_once(&bot, &echo, Marks::InMemory)[0].text, "在线 ✓ 收到：「你好」");
+        let branch = bot.settings().branches[0].id.clone();
+        assert_eq!(bot.store().reports_by_author(&branch, &UserId::parse("console:alice").unwrap()).unwrap().len(), 1);
     }
 }

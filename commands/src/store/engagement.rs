@@ -1,11 +1,8 @@
-//! Engagement with what the bot pushes, and the ids of events already handled.
+//! Engagement with what the bot pushes.
 //!
 //! `engagement` holds `p\0<chat>\0<sent instant>` → the [`Push`], `m\0<message id>` → that
 //! push's key (to find a push from a reaction), and `r\0<message id>\0<user>` /
 //! `a\0<message id>\0<user>` → when the member read / acknowledged (👍) it.
-//!
-//! `handled` holds `<event id>` → when it was handled, so an event the platform delivers again
-//! (after a restart, say) is not handled twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,37 +110,6 @@ impl Store {
         out.sort_by_key(|e| e.push.sent_at);
         Ok(out)
     }
-
-    /// Whether the event `id` was handled already.
-    pub fn was_handled(&self, id: &MessageId) -> Result<bool, StoreError> {
-        Ok(self.handled.contains_key(id.as_str().as_bytes())?)
-    }
-
-    /// Records that the event `id` was handled. Without an fsync of its own: the mark reaches
-    /// the disk with the next acknowledged write or sled's periodic flush (500 ms). A crash in
-    /// that window handles a redelivered event again, as a crash between handling and marking
-    /// always could; the commands are idempotent per day, item and question. An fsync per
-    /// message would make every FAQ answer and echo pay for a disk write.
-    pub fn mark_handled(&self, id: &MessageId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.handled.insert(id.as_str().as_bytes(), &keys::instant(at))?;
-        Ok(())
-    }
-
-    /// Forgets handled-event ids older than `before` (platforms do not redeliver that far back).
-    pub fn prune_handled(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        let cutoff = keys::instant(before);
-        let mut old = Vec::new();
-        for kv in self.handled.iter() {
-            let (k, v) = kv?;
-            if v.as_ref() < cutoff.as_slice() {
-                old.push(k);
-            }
-        }
-        for k in &old {
-            self.handled.remove(k)?;
-        }
-        Ok(old.len())
-    }
 }
 
 /// Per member: how many of the pushes they read and acknowledged.
@@ -197,17 +163,5 @@ mod tests {
         assert_eq!(counts[&alice], (1, 0));
         assert_eq!(counts[&bob], (1, 1));
         assert_eq!(store.push(&tuesday).unwrap().unwrap().chat, group);
-    }
-
-    #[test]
-    fn handled_ids_are_remembered_and_pruned() {
-        let (_dir, store) = temp_store();
-        let id = MessageId::parse("t:e1").unwrap();
-        assert!(!store.was_handled(&id).unwrap());
-        store.mark_handled(&id, t("2026-11-01T00:00:00Z")).unwrap();
-        assert!(store.was_handled(&id).unwrap());
-        assert_eq!(store.prune_handled(t("2026-10-01T00:00:00Z")).unwrap(), 0);
-        assert_eq!(store.prune_handled(t("2026-12-01T00:00:00Z")).unwrap(), 1);
-        assert!(!store.was_handled(&id).unwrap());
     }
 }

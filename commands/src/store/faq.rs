@@ -3,6 +3,9 @@
 //! Every change is recorded in `faq_history` with its author and time, in the same transaction
 //! as the change itself. Edits made in chat wait in `faq_drafts` until their author confirms.
 //! `faq_unanswered` counts the questions the bot could not answer, by question, never by asker.
+//! Those counts gather in memory ([`PendingUnanswered`]) and are written in one batch every
+//! [`UNANSWERED_BATCH`] questions or [`UNANSWERED_DELAY`], before the log is read, and when the
+//! store is flushed (at shutdown), so a question the bot cannot answer costs no write of its own.
 
 use std::sync::atomic::Ordering;
 
@@ -19,6 +22,18 @@ const FAQ_RULES: &[u8] = b"faq_rules";
 const UNANSWERED_KEPT: usize = 500;
 /// The longest question text kept in the unanswered log.
 const UNANSWERED_CHARS: usize = 100;
+/// Unanswered questions gathered in memory are written once this many distinct ones wait...
+const UNANSWERED_BATCH: usize = 64;
+/// ...or the oldest has waited this long (checked when the next one comes).
+const UNANSWERED_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Unanswered questions not yet written: by key, the first text seen, how many times, and when
+/// last; and since when the oldest waits.
+#[derive(Debug, Default)]
+pub(super) struct PendingUnanswered {
+    by_key: std::collections::HashMap<String, Unanswered>,
+    since: Option<std::time::Instant>,
+}
 
 /// What an FAQ import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,39 +246,76 @@ impl Store {
         self.faq_drafts.remove(author_id.as_bytes())?.map(|raw| decode("faq_drafts", &raw)).transpose()
     }
 
-    /// Counts one more asking of a question the bot could not answer. Not flushed: losing the
-    /// last half second of this log in a crash costs nothing.
+    /// Counts one more asking of a question the bot could not answer. Gathered in memory and
+    /// written in batches without an fsync: losing the last seconds of this log in a crash
+    /// costs nothing.
     pub fn record_unanswered(&self, question: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let text: String = question.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(UNANSWERED_CHARS).collect();
         let key: String = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
         if key.is_empty() {
             return Ok(());
         }
-        let previous: Option<Unanswered> = self.faq_unanswered.get(key.as_bytes())?.map(|raw| decode("faq_unanswered", &raw)).transpose()?;
-        let (question, count) = match &previous {
-            Some(p) => (p.question.clone(), p.count + 1),
-            None => (text, 1),
+        let due = {
+            let mut pending = self.pending_unanswered();
+            let since = *pending.since.get_or_insert_with(std::time::Instant::now);
+            let seen = pending.by_key.entry(key).or_insert_with(|| Unanswered { question: text, count: 0, last: at });
+            seen.count += 1;
+            seen.last = seen.last.max(at);
+            pending.by_key.len() >= UNANSWERED_BATCH || since.elapsed() >= UNANSWERED_DELAY
         };
-        let record = Unanswered { question, count, last: at };
-        self.faq_unanswered.insert(key.as_bytes(), encode(&record)?)?;
-        if previous.is_none() && self.faq_unanswered.len() > UNANSWERED_KEPT {
-            let mut stalest: Option<(sled::IVec, DateTime<Utc>)> = None;
+        if due {
+            self.write_unanswered()?;
+        }
+        Ok(())
+    }
+
+    fn pending_unanswered(&self) -> std::sync::MutexGuard<'_, PendingUnanswered> {
+        // Plain counts: a panic elsewhere cannot leave them half-updated.
+        self.unanswered_pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds the gathered counts to the log in one batch, then drops the stalest questions beyond
+    /// [`UNANSWERED_KEPT`].
+    pub(super) fn write_unanswered(&self) -> Result<(), StoreError> {
+        let gathered = std::mem::take(&mut *self.pending_unanswered()).by_key;
+        if gathered.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let mut added = false;
+        for (key, new) in gathered {
+            let record = match self.faq_unanswered.get(key.as_bytes())? {
+                Some(raw) => {
+                    let old: Unanswered = decode("faq_unanswered", &raw)?;
+                    Unanswered { question: old.question, count: old.count + new.count, last: old.last.max(new.last) }
+                }
+                None => {
+                    added = true;
+                    new
+                }
+            };
+            batch.insert(key.as_bytes(), encode(&record)?);
+        }
+        self.faq_unanswered.apply_batch(batch)?;
+        if added && self.faq_unanswered.len() > UNANSWERED_KEPT {
+            let mut all: Vec<(sled::IVec, DateTime<Utc>)> = Vec::new();
             for kv in self.faq_unanswered.iter() {
                 let (k, v) = kv?;
-                let u: Unanswered = decode("faq_unanswered", &v)?;
-                if stalest.as_ref().is_none_or(|(_, t)| u.last < *t) {
-                    stalest = Some((k, u.last));
-                }
+                all.push((k, decode::<Unanswered>("faq_unanswered", &v)?.last));
             }
-            if let Some((k, _)) = stalest {
-                self.faq_unanswered.remove(k)?;
+            all.sort_by_key(|(_, last)| *last);
+            let mut batch = sled::Batch::default();
+            for (k, _) in all.iter().take(all.len().saturating_sub(UNANSWERED_KEPT)) {
+                batch.remove(k);
             }
+            self.faq_unanswered.apply_batch(batch)?;
         }
         Ok(())
     }
 
     /// The unanswered questions, most asked first, then most recent.
     pub fn unanswered(&self) -> Result<Vec<Unanswered>, StoreError> {
+        self.write_unanswered()?;
         let mut all: Vec<Unanswered> = scan("faq_unanswered", self.faq_unanswered.iter())?;
         all.sort_by(|a, b| b.count.cmp(&a.count).then(b.last.cmp(&a.last)));
         Ok(all)
@@ -271,6 +323,7 @@ impl Store {
 
     /// Empties the unanswered log (the secretary has dealt with it).
     pub fn clear_unanswered(&self) -> Result<usize, StoreError> {
+        self.write_unanswered()?;
         let n = self.faq_unanswered.len();
         self.faq_unanswered.clear()?;
         self.flush()?;
@@ -344,5 +397,41 @@ mod tests {
         let all = store.unanswered().unwrap();
         assert_eq!(all.iter().map(|u| (u.question.as_str(), u.count)).collect::<Vec<_>>(), [("食堂 几点开门？", 2), ("图书馆在哪", 1)]);
         assert_eq!(store.clear_unanswered().unwrap(), 2);
+    }
+
+    #[test]
+    fn unanswered_counts_gathered_in_memory_reach_the_disk_and_add_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Utc::now();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.record_unanswered("食堂几点开门", t0).unwrap();
+            assert_eq!(store.unanswered().unwrap()[0].count, 1);
+            // More than a batch of distinct questions: the first batch is written on its own.
+            for i in 0..UNANSWERED_BATCH + 5 {
+                store.record_unanswered(&format!("问题{i}"), t0).unwrap();
+            }
+            store.record_unanswered("食堂几点开门", t0 + chrono::Duration::seconds(1)).unwrap();
+            assert!(store.faq_unanswered.len() >= UNANSWERED_BATCH);
+            // The rest is written when the store is flushed, as at shutdown.
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let all = store.unanswered().unwrap();
+        assert_eq!(all.len(), UNANSWERED_BATCH + 6);
+        assert_eq!((all[0].question.as_str(), all[0].count, all[0].last), ("食堂几点开门", 2, t0 + chrono::Duration::seconds(1)));
+    }
+
+    #[test]
+    fn the_unanswered_log_keeps_the_most_recent_questions() {
+        let (_dir, store) = temp_store();
+        let t0 = Utc::now();
+        for i in 0..UNANSWERED_KEPT + 3 {
+            store.record_unanswered(&format!("问题{i}"), t0 + chrono::Duration::seconds(i as i64)).unwrap();
+        }
+        let all = store.unanswered().unwrap();
+        assert_eq!(all.len(), UNANSWERED_KEPT);
+        assert!(all.iter().all(|u| u.question != "问题0" && u.question != "问题2"));
+        assert!(all.iter().any(|u| u.question == "问题3"));
     }
 }

@@ -8,6 +8,7 @@
 mod checkins;
 mod engagement;
 mod faq;
+mod handled;
 mod jobs;
 mod keys;
 mod members;
@@ -84,10 +85,14 @@ pub struct Store {
     points: sled::Tree,
     engagement: sled::Tree,
     handled: sled::Tree,
+    /// Handled event ids of this process (see [`handled`]).
+    recent_events: std::sync::Arc<handled::RecentEvents>,
     /// Every change to the FAQ library, by subject (`entry:<id>`, `synonyms`) and time.
     faq_history: sled::Tree,
     /// Questions the FAQ could not answer, without who asked (see [`Unanswered`]).
     faq_unanswered: sled::Tree,
+    /// Counts for `faq_unanswered` not yet written (see [`faq`]).
+    unanswered_pending: std::sync::Arc<std::sync::Mutex<faq::PendingUnanswered>>,
     /// FAQ edits waiting for their author's confirmation, by author.
     faq_drafts: sled::Tree,
     /// Bumped on every change to the FAQ library, so the bot knows to rebuild its index.
@@ -140,8 +145,10 @@ impl Store {
             points: tree("points")?,
             engagement: tree("engagement")?,
             handled: tree("handled")?,
+            recent_events: Default::default(),
             faq_history: tree("faq_history")?,
             faq_unanswered: tree("faq_unanswered")?,
+            unanswered_pending: Default::default(),
             faq_drafts: tree("faq_drafts")?,
             faq_version: Default::default(),
             role_names: Default::default(),
@@ -206,7 +213,6 @@ impl Store {
         [&self.meta, &self.members, &self.checkins, &self.reports, &self.faq].iter().all(|t| t.is_empty())
     }
 
-    /// Makes every write so far durable.
     /// A digest of every record that must be durable (all but the handled-event marks and the
     /// unanswered-question log, which are written without an fsync): tests compare it to show
     /// that handling an event wrote nothing that matters.
@@ -221,7 +227,9 @@ impl Store {
         Ok(sum)
     }
 
+    /// Makes every write so far durable, with the unanswered questions gathered in memory.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.write_unanswered()?;
         self.db.flush()?;
         Ok(())
     }
