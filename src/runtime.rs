@@ -141,7 +141,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         tracing::warn!("shutdown: some replies were still being sent after {DRAIN_TIMEOUT:?}");
     }
     let store = bot.store().clone();
-    tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store at shutdown")?;
+    tokio::task::spawn_blocking(move || store.flush_all()).await?.context("flushing the store at shutdown")?;
     match startup_failure {
         Some(message) => Err(StartupError(message).into()),
         None => Ok(()),
@@ -276,9 +276,17 @@ mod tests {
         })
     }
 
+    /// The bot over the store in `dir`, once sled's I/O threads have let go of a dropped one.
     fn open(dir: &std::path::Path) -> Bot {
         let clock = Arc::new(ManualClock::new(at("2026-11-25T10:00:00+08:00")));
-        Bot::new(Store::open(dir).unwrap(), Settings::demo(), clock).unwrap()
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let store = loop {
+            match Store::open(dir) {
+                Err(zhibu_commands::store::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                other => break other.unwrap(),
+            }
+        };
+        Bot::new(store, Settings::demo(), clock).unwrap()
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! as the change itself. Edits made in chat wait in `faq_drafts` until their author confirms.
 //! `faq_unanswered` counts the questions the bot could not answer, by question, never by asker.
 //! Those counts gather in memory ([`PendingUnanswered`]) and are written in one batch every
-//! [`UNANSWERED_BATCH`] questions or [`UNANSWERED_DELAY`], before the log is read, and when the
-//! store is flushed (at shutdown), so a question the bot cannot answer costs no write of its own.
+//! [`UNANSWERED_BATCH`] questions or [`UNANSWERED_DELAY`], before the log is read, and at shutdown
+//! ([`Store::flush_all`]), so a question the bot cannot answer costs no write of its own.
 
 use std::sync::atomic::Ordering;
 
@@ -413,10 +413,10 @@ mod tests {
             }
             store.record_unanswered("食堂几点开门", t0 + chrono::Duration::seconds(1)).unwrap();
             assert!(store.faq_unanswered.len() >= UNANSWERED_BATCH);
-            // The rest is written when the store is flushed, as at shutdown.
-            store.flush().unwrap();
+            // The rest is written at shutdown.
+            store.flush_all().unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = super::super::tests::reopen(dir.path()).unwrap();
         let all = store.unanswered().unwrap();
         assert_eq!(all.len(), UNANSWERED_BATCH + 6);
         assert_eq!((all[0].question.as_str(), all[0].count, all[0].last), ("食堂几点开门", 2, t0 + chrono::Duration::seconds(1)));

@@ -1,9 +1,28 @@
 //! Members: `<branch>\0<user>` → [`Member`].
+//!
+//! Every event looks its sender up, often twice, so records read are kept in memory
+//! ([`MemberCache`]) until any member record is written; so are the names holding each role,
+//! asked on every FAQ miss ("ask the secretary").
 
 use zhibu_chat::UserId;
 
+use std::collections::HashMap;
+
 use super::{decode, encode, keys, scan, Store, StoreError};
 use crate::domain::{BranchId, Member, Role};
+
+/// The most member lookups kept (strangers talking in a group are looked up too); the cache
+/// starts over when it is full.
+const CACHED_LOOKUPS: usize = 4096;
+
+/// Member records and role holders read since the last write to `members`.
+#[derive(Debug, Default)]
+pub(super) struct MemberCache {
+    /// By record key: the record, or `None` for someone who is not a member.
+    records: HashMap<Vec<u8>, Option<Member>>,
+    /// The names of the members holding a role, by branch and role.
+    role_names: HashMap<(BranchId, Role), Vec<String>>,
+}
 
 pub(super) fn record_key(m: &Member) -> Vec<u8> {
     key(&m.branch, &m.user)
@@ -15,29 +34,50 @@ fn key(branch: &BranchId, user: &UserId) -> Vec<u8> {
 
 impl Store {
     pub fn member(&self, branch: &BranchId, user: &UserId) -> Result<Option<Member>, StoreError> {
-        self.members.get(key(branch, user))?.map(|raw| decode("member", &raw)).transpose()
+        let key = key(branch, user);
+        if let Some(found) = self.member_cache().records.get(&key) {
+            return Ok(found.clone());
+        }
+        // Read under the lock, so a write that clears the cache meanwhile cannot be overtaken
+        // by this older read.
+        let mut cache = self.member_cache();
+        let found: Option<Member> = self.members.get(&key)?.map(|raw| decode("member", &raw)).transpose()?;
+        if cache.records.len() >= CACHED_LOOKUPS {
+            cache.records.clear();
+        }
+        cache.records.insert(key, found.clone());
+        Ok(found)
     }
 
     /// Adds or replaces a member, durably.
     pub fn put_member(&self, member: &Member) -> Result<(), StoreError> {
+        let mut cache = self.member_cache();
         self.members.insert(key(&member.branch, &member.user), encode(member)?)?;
-        self.forget_role_names();
+        *cache = MemberCache::default();
+        drop(cache);
         self.flush()
     }
 
-    pub(super) fn forget_role_names(&self) {
-        self.role_names.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    fn member_cache(&self) -> std::sync::MutexGuard<'_, MemberCache> {
+        // A cache: a panic elsewhere leaves at worst records that are still true.
+        self.member_cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets what the cache holds (a member record was written some other way).
+    pub(super) fn forget_cached_members(&self) {
+        *self.member_cache() = MemberCache::default();
     }
 
     /// The names of the branch's members with `role`, in user-id order (cached until a
     /// member record changes).
     pub fn names_with_role(&self, branch: &BranchId, role: Role) -> Result<Vec<String>, StoreError> {
         let cache_key = (branch.clone(), role);
-        if let Some(names) = self.role_names.lock().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
+        let mut cache = self.member_cache();
+        if let Some(names) = cache.role_names.get(&cache_key) {
             return Ok(names.clone());
         }
         let names: Vec<String> = self.members(branch)?.into_iter().filter(|m| m.role == role).map(|m| m.name).collect();
-        self.role_names.lock().unwrap_or_else(|p| p.into_inner()).insert(cache_key, names.clone());
+        cache.role_names.insert(cache_key, names.clone());
         Ok(names)
     }
 
@@ -84,5 +124,25 @@ mod tests {
         store.put_member(&Member { role: Role::Secretary, ..m.clone() }).unwrap();
         assert!(store.names_with_role(&a, Role::Member).unwrap().is_empty(), "a member write clears the cache");
         assert_eq!(store.names_with_role(&a, Role::Secretary).unwrap(), vec!["alice".to_owned()]);
+        assert_eq!(store.member(&a, &alice).unwrap().unwrap().role, Role::Secretary, "a cached record is replaced");
+        // Someone looked up before joining is found once they join.
+        let bob = UserId::parse("console:bob").unwrap();
+        assert_eq!(store.member(&a, &bob).unwrap(), None);
+        store.put_member(&Member { user: bob.clone(), name: "bob".into(), ..m.clone() }).unwrap();
+        assert_eq!(store.member(&a, &bob).unwrap().unwrap().name, "bob");
+    }
+
+    #[test]
+    fn the_lookup_cache_stays_bounded_and_true() {
+        let (_dir, store) = temp_store();
+        let a = BranchId::new("a").unwrap();
+        for i in 0..CACHED_LOOKUPS + 5 {
+            assert_eq!(store.member(&a, &UserId::parse(&format!("console:u{i}")).unwrap()).unwrap(), None);
+        }
+        assert!(store.member_cache().records.len() <= CACHED_LOOKUPS);
+        let u0 = UserId::parse("console:u0").unwrap();
+        let m = Member { branch: a.clone(), user: u0.clone(), name: "u0".into(), role: Role::Member, joined_at: chrono::Utc::now() };
+        store.put_member(&m).unwrap();
+        assert_eq!(store.member(&a, &u0).unwrap(), Some(m));
     }
 }

@@ -62,9 +62,6 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
 }
 
-/// Names of members by branch and role (see [`Store::names_with_role`]).
-type RoleNames = std::collections::HashMap<(crate::domain::BranchId, crate::domain::Role), Vec<String>>;
-
 /// The bot's embedded database.
 #[derive(Clone)]
 pub struct Store {
@@ -97,9 +94,8 @@ pub struct Store {
     faq_drafts: sled::Tree,
     /// Bumped on every change to the FAQ library, so the bot knows to rebuild its index.
     faq_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// Names of the members holding a role, per branch: asked on every FAQ miss ("ask the
-    /// secretary"), changed only when a member record is written, which clears it.
-    role_names: std::sync::Arc<std::sync::Mutex<RoleNames>>,
+    /// Member records and role holders read since the last member write (see [`members`]).
+    member_cache: std::sync::Arc<std::sync::Mutex<members::MemberCache>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,7 +147,7 @@ impl Store {
             unanswered_pending: Default::default(),
             faq_drafts: tree("faq_drafts")?,
             faq_version: Default::default(),
-            role_names: Default::default(),
+            member_cache: Default::default(),
             db,
         };
         store.check_schema(&path, existed)?;
@@ -227,9 +223,15 @@ impl Store {
         Ok(sum)
     }
 
-    /// Makes every write so far durable, with the unanswered questions gathered in memory.
-    pub fn flush(&self) -> Result<(), StoreError> {
+    /// Writes what is gathered in memory (the unanswered-question counts) and makes every write
+    /// so far durable: for shutdown.
+    pub fn flush_all(&self) -> Result<(), StoreError> {
         self.write_unanswered()?;
+        self.flush()
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
@@ -291,6 +293,18 @@ pub(crate) mod tests {
         (dir, store)
     }
 
+    /// Opens the store at `path` again once this process has let go of it: sled's I/O threads
+    /// may hold the dropped database's file lock for a moment after their last write.
+    pub fn reopen(path: &Path) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match Store::open(path) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(10)),
+                other => return other,
+            }
+        }
+    }
+
     #[test]
     fn a_new_store_records_its_schema_and_reopens() {
         let dir = tempfile::tempdir().unwrap();
@@ -299,7 +313,7 @@ pub(crate) mod tests {
             let store = Store::open(&path).unwrap();
             assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         }
-        let store = Store::open(&path).unwrap();
+        let store = reopen(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     }
 
@@ -308,7 +322,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data");
         Store::open(&path).unwrap().force_schema_version(SCHEMA_VERSION + 1).unwrap();
-        let err = Store::open(&path).unwrap_err();
+        let err = reopen(&path).unwrap_err();
         assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1), "{err}");
     }
 

@@ -183,7 +183,7 @@ impl Store {
                 Record::Member(m) => {
                     self.members.insert(super::members_key(m), super::encode(m)?).map_err(StoreError::from)?;
                     summary.members += 1;
-                    self.forget_role_names();
+                    self.forget_cached_members();
                 }
                 Record::Checkin(c) => {
                     self.checkins.insert(super::checkins_key(c), super::encode(c)?).map_err(StoreError::from)?;
