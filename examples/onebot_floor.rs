@@ -1,0 +1,60 @@
+//! The floor for a OneBot v11 bot in Rust on this machine: a reverse-WebSocket server that does
+//! the protocol's minimum and nothing else. It parses each frame, answers `/echo X` with X and
+//! anything else with a fixed line, as one `send_group_msg` with a reply segment, and ignores
+//! action responses. Same runtime shape as `zhibu run` (current-thread tokio, tungstenite,
+//! serde_json), no store, no commands.
+//!
+//! What zhibu costs above this is the price of its own work; docs/benchmarks.md compares the
+//! two under the shared harness's load generator:
+//!
+//! ```sh
+//! cargo build --release --example onebot_floor
+//! target/release/examples/onebot_floor 127.0.0.1:18080 &
+//! ../shared/bench/onebot/loadgen --url ws://127.0.0.1:18080/onebot/v11/ws --scenario echo --rate 200 -n 2000 --pid $!
+//! ```
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("onebot_floor listening on ws://{addr}");
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
+            let mut sent = 0u64;
+            while let Some(Ok(message)) = ws.next().await {
+                let Message::Text(text) = message else { continue };
+                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                if event.get("post_type").and_then(Value::as_str) != Some("message") {
+                    continue; // meta events and action responses
+                }
+                let said: String = match &event["message"] {
+                    Value::String(s) => s.clone(),
+                    Value::Array(segments) => segments.iter().filter_map(|s| s["data"]["text"].as_str()).collect(),
+                    _ => String::new(),
+                };
+                let reply = said.strip_prefix("/echo ").unwrap_or("不知道");
+                sent += 1;
+                let action = json!({
+                    "action": "send_group_msg",
+                    "params": {
+                        "group_id": event["group_id"],
+                        "message": [
+                            {"type": "reply", "data": {"id": event["message_id"].to_string()}},
+                            {"type": "text", "data": {"text": reply}},
+                        ],
+                    },
+                    "echo": sent,
+                });
+                if ws.send(Message::Text(action.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
