@@ -258,8 +258,7 @@ mod tests {
 
     use zhibu_chat::{ChatId, ChatKind, Incoming, MessageId, Sender, UserId};
     use zhibu_commands::domain::ManualClock;
-    use zhibu_commands::store::Store;
-    use zhibu_commands::testing::at;
+    use zhibu_commands::testing::{at, reopen};
     use zhibu_commands::Settings;
 
     fn direct(id: &str, text: &str) -> Event {
@@ -279,13 +278,7 @@ mod tests {
     /// The bot over the store in `dir`, once sled's I/O threads have let go of a dropped one.
     fn open(dir: &std::path::Path) -> Bot {
         let clock = Arc::new(ManualClock::new(at("2026-11-25T10:00:00+08:00")));
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let store = loop {
-            match Store::open(dir) {
-                Err(zhibu_commands::store::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-                other => break other.unwrap(),
-            }
-        };
+        let store = reopen(dir).unwrap();
         Bot::new(store, Settings::demo(), clock).unwrap()
     }
 

@@ -112,6 +112,20 @@ impl Default for BotTester {
 }
 
 /// A console user id.
+/// Opens the store at `path` again once this process has let go of it: sled's I/O threads may
+/// hold a dropped database's file lock for a moment after their last write.
+pub fn reopen(path: &std::path::Path) -> Result<crate::store::Store, crate::store::StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match crate::store::Store::open(path) {
+            Err(crate::store::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other,
+        }
+    }
+}
+
 pub fn user(name: &str) -> UserId {
     UserId::parse(&format!("console:{name}")).expect("user id")
 }

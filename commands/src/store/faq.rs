@@ -416,7 +416,7 @@ mod tests {
             // The rest is written at shutdown.
             store.flush_all().unwrap();
         }
-        let store = super::super::tests::reopen(dir.path()).unwrap();
+        let store = crate::testing::reopen(dir.path()).unwrap();
         let all = store.unanswered().unwrap();
         assert_eq!(all.len(), UNANSWERED_BATCH + 6);
         assert_eq!((all[0].question.as_str(), all[0].count, all[0].last), ("食堂几点开门", 2, t0 + chrono::Duration::seconds(1)));

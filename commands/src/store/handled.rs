@@ -152,7 +152,7 @@ mod tests {
             assert!(store.was_handled(&id("t:wrote")).unwrap());
             store.flush().unwrap();
         }
-        let store = super::super::tests::reopen(dir.path()).unwrap();
+        let store = crate::testing::reopen(dir.path()).unwrap();
         assert!(store.was_handled(&id("t:wrote")).unwrap());
         assert!(!store.was_handled(&id("t:read")).unwrap());
     }

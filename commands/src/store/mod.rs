@@ -293,17 +293,7 @@ pub(crate) mod tests {
         (dir, store)
     }
 
-    /// Opens the store at `path` again once this process has let go of it: sled's I/O threads
-    /// may hold the dropped database's file lock for a moment after their last write.
-    pub fn reopen(path: &Path) -> Result<Store, StoreError> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            match Store::open(path) {
-                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(10)),
-                other => return other,
-            }
-        }
-    }
+    use crate::testing::reopen;
 
     #[test]
     fn a_new_store_records_its_schema_and_reopens() {
