@@ -275,9 +275,11 @@ impl Store {
     }
 
     /// Adds the gathered counts to the log in one batch, then drops the stalest questions beyond
-    /// [`UNANSWERED_KEPT`].
+    /// [`UNANSWERED_KEPT`]. Holds the gathering lock throughout, so two threads writing at once
+    /// cannot both read a count and each add only their own.
     pub(super) fn write_unanswered(&self) -> Result<(), StoreError> {
-        let gathered = std::mem::take(&mut *self.pending_unanswered()).by_key;
+        let mut pending = self.pending_unanswered();
+        let gathered = std::mem::take(&mut *pending).by_key;
         if gathered.is_empty() {
             return Ok(());
         }
