@@ -119,7 +119,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         };
         let shard = &shards[shard_of(&envelope.event)];
         // Inline only behind nothing: an event queued earlier in the chat is answered first.
-        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_writing(&envelope.event) {
+        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_fsync(&envelope.event) {
             let replies = handle_guarded(&bot, &envelope.event, Marks::InMemory);
             shard.replies.send((replies, envelope.done)).await.is_ok()
         } else {

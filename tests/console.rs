@@ -42,8 +42,9 @@ fn an_acknowledged_write_survives_sigkill() {
     let z = Zhibu::new();
     let mut child = z.command(&["run"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // Stdin stays open: the bot is still running when it is killed.
-    stdin.write_all(":as alice\n/签到\n:dm\n/思想汇报 杀不掉的汇报\n".as_bytes()).unwrap();
+    // Stdin stays open: the bot is still running when it is killed. Bob's first words enroll
+    // him without an fsync of their own; alice's check-in, confirmed after, makes them durable.
+    stdin.write_all(":as bob\n大家好\n:as alice\n/签到\n:dm\n/思想汇报 杀不掉的汇报\n".as_bytes()).unwrap();
     stdin.flush().unwrap();
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
@@ -63,11 +64,12 @@ fn an_acknowledged_write_survives_sigkill() {
     child.wait().unwrap();
     drop(stdin);
 
-    let run = z.console(&[":as alice", "/签到", ":dm", "/查看汇报 1"]);
+    let run = z.console(&[":as alice", "/签到", ":dm", "/查看汇报 1", ":as secretary", ":group", "/统计"]);
     run.assert_clean();
     let replies = run.replies();
     assert!(replies[0].starts_with("你今天已经签到过了"), "{replies:?}");
     assert!(replies.contains(&"杀不掉的汇报"), "{replies:?}");
+    assert!(replies.iter().any(|l| l.starts_with("bob ")), "bob is still on the roster: {replies:?}");
 }
 
 #[test]

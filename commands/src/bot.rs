@@ -182,12 +182,13 @@ impl Bot {
         }
     }
 
-    /// Whether handling `event` writes nothing that must reach the disk: a read-only command
-    /// (echo, a question, help, points…) from a member already on record under the same name.
-    /// The runtime answers such events on its I/O thread; anything that may write (a check-in,
-    /// enrolling a new speaker, a reaction) goes to a handler thread, where an fsync stalls no
-    /// other chat. A `false` is always safe.
-    pub fn answers_without_writing(&self, event: &Event) -> bool {
+    /// Whether handling `event` waits for no fsync: a read-only command (echo, a question, help,
+    /// points…) or talk, from anyone. Enrolling a new speaker or noting a changed display name
+    /// does not wait for the disk either (see [`Store::note_member`]). The runtime answers such
+    /// events on its I/O thread; anything that writes what a reply confirms (a check-in, a
+    /// report, a reaction) goes to a handler thread, where an fsync stalls no other chat.
+    /// A `false` is always safe.
+    pub fn answers_without_fsync(&self, event: &Event) -> bool {
         let message = match event {
             Event::Message(message) => message,
             Event::Rejected { .. } => return true,
@@ -195,25 +196,9 @@ impl Bot {
         };
         let text = sanitize_text(&message.text);
         let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
-        let in_branch_group = self.settings.branch_of_group(&message.chat);
-        let branch = match (in_branch_group, message.chat_kind) {
-            (Some(branch), _) => branch,
-            // A command in a group no branch claims gets the how-to-link reply; talk is ignored.
-            (None, ChatKind::Group) => return true,
-            (None, ChatKind::Direct) => match self.branch_for(message) {
-                Ok(Some(branch)) => branch,
-                Ok(None) => return true,
-                Err(_) => return false,
-            },
-        };
-        match self.store.member(&branch.id, &message.sender.id) {
-            Ok(Some(member)) if member.name == clean_name(&message.sender.display_name, &message.sender) => {}
-            _ => return false,
-        }
         match command {
-            // Talk in a branch group: nothing to answer, the speaker is already on record.
-            None if in_branch_group.is_some() => true,
-            // A direct message that is not a command is a question for the FAQ: it only reads.
+            // Talk: at most the speaker is enrolled. A direct message that is not a command is a
+            // question for the FAQ: it only reads.
             None => true,
             Some(command) => match self.registry.lookup(&command) {
                 Lookup::Found(cmd, args) => cmd.read_only(&args),
@@ -356,17 +341,13 @@ impl Bot {
     }
 
     /// The sender as a member of `branch`: enrolled on first contact when the branch enrolls
-    /// anyone, kept up to date with their display name.
+    /// anyone, kept up to date with their display name. Neither write waits for the disk: the
+    /// member was not told anything, and their next message would write it again.
     fn member_for(&self, branch: &BranchSettings, sender: &Sender) -> Result<Member, StoreError> {
         let name = clean_name(&sender.display_name, sender);
         match self.store.member(&branch.id, &sender.id)? {
-            Some(mut member) => {
-                if member.name != name {
-                    member.name = name;
-                    self.store.put_member(&member)?;
-                }
-                Ok(member)
-            }
+            Some(member) if member.name == name => Ok(member),
+            Some(member) => self.store.note_member(&Member { name, ..member }),
             None => {
                 let member = Member {
                     branch: branch.id.clone(),
@@ -376,8 +357,7 @@ impl Bot {
                     joined_at: self.clock.now(),
                 };
                 if branch.auto_enroll || configured_role(branch, sender).is_some() {
-                    self.store.put_member(&member)?;
-                    Ok(member)
+                    self.store.note_member(&member)
                 } else {
                     // Not enrolled: may ask questions and read help, nothing that is recorded.
                     Ok(Member { role: Role::Masses, ..member })
@@ -448,37 +428,53 @@ mod tests {
     use crate::Settings;
 
     #[test]
-    fn events_answered_without_writing_leave_every_record_unchanged() {
+    fn events_answered_without_an_fsync_confirm_no_write() {
         let t = BotTester::new();
         t.say("alice", "大家好");
         t.set_role("secretary", crate::domain::Role::Secretary);
+        let renamed = |event: Event| match event {
+            Event::Message(mut m) => {
+                m.sender.display_name = "Alice Chen".into();
+                Event::Message(m)
+            }
+            other => other,
+        };
+        // (event, answered without an fsync, changes the roster)
         let cases = [
-            (t.group_event("alice", "/echo hab1"), true),
-            (t.group_event("alice", "/问 预备期多久"), true),
-            (t.group_event("alice", "/问 明天食堂吃什么"), true),
-            (t.group_event("alice", "/帮助"), true),
-            (t.group_event("alice", "/积分"), true),
-            (t.group_event("alice", "/签道"), true),
-            (t.group_event("secretary", "/统计"), true),
-            (t.dm_event("alice", "预备期多久"), true),
-            (t.group_event("alice", "又是美好的一天"), true),
-            (t.group_event("dave", "又是美好的一天"), false),
-            (t.say_in_event("console:other", "carol", "/echo hi"), true),
-            (t.group_event("alice", "/签到"), false),
-            (t.group_event("alice", "/思想汇报 本月体会"), false),
-            // A first message enrolls its sender, whatever it says.
-            (t.group_event("bob", "/echo hi"), false),
+            (t.group_event("alice", "/echo hab1"), true, false),
+            (t.group_event("alice", "/问 预备期多久"), true, false),
+            (t.group_event("alice", "/问 明天食堂吃什么"), true, false),
+            (t.group_event("alice", "/帮助"), true, false),
+            (t.group_event("alice", "/积分"), true, false),
+            (t.group_event("alice", "/签道"), true, false),
+            (t.group_event("secretary", "/统计"), true, false),
+            (t.dm_event("alice", "预备期多久"), true, false),
+            (t.group_event("alice", "又是美好的一天"), true, false),
+            (t.say_in_event("console:other", "carol", "/echo hi"), true, false),
+            // A first message enrolls its sender, whatever it says; a new display name is noted.
+            (t.group_event("dave", "又是美好的一天"), true, true),
+            (t.group_event("bob", "/echo hi"), true, true),
+            (t.group_event("alice", "/签到"), false, false),
+            (t.group_event("alice", "/思想汇报 本月体会"), false, false),
+            (renamed(t.group_event("alice", "/echo hi")), true, true),
         ];
-        for (event, expected) in cases {
-            let before = t.bot.store().checksum().unwrap();
-            assert_eq!(t.bot.answers_without_writing(&event), expected, "{event:?}");
+        let cs = crate::domain::BranchId::new("demo").unwrap();
+        for (event, inline, roster_changes) in cases {
+            let (flushes, checksum, roster) = (t.bot.store().flushes(), t.bot.store().checksum().unwrap(), t.bot.store().members(&cs).unwrap());
+            assert_eq!(t.bot.answers_without_fsync(&event), inline, "{event:?}");
             t.bot.handle(&event);
-            if expected {
-                assert_eq!(t.bot.store().checksum().unwrap(), before, "{event:?} wrote a record");
+            let store = t.bot.store();
+            assert_eq!(store.members(&cs).unwrap() != roster, roster_changes, "{event:?}");
+            if inline {
+                assert_eq!(store.flushes(), flushes, "{event:?} waited for the disk: classify it as a write");
+                if !roster_changes {
+                    assert_eq!(store.checksum().unwrap(), checksum, "{event:?} wrote a record");
+                }
             } else {
-                assert_ne!(t.bot.store().checksum().unwrap(), before, "{event:?} wrote nothing: classify it as read-only");
+                assert!(store.flushes() > flushes, "{event:?} confirmed a write that is not durable");
             }
         }
+        assert_eq!(t.bot.store().member(&cs, &user("alice")).unwrap().unwrap().name, "Alice Chen");
     }
 
     #[test]

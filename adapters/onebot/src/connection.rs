@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -33,6 +33,8 @@ pub enum CallError {
     Closed,
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("the action could not be encoded: {0}")]
+    Encode(String),
 }
 
 /// The sending half of a connection, shared with whoever calls actions.
@@ -56,11 +58,17 @@ impl Connection {
     }
 
     /// Calls `action` and waits for its response frame.
-    pub async fn call(&self, action: &str, params: Value, timeout: Duration) -> Result<Frame, CallError> {
+    pub async fn call<P: Serialize>(&self, action: &str, params: P, timeout: Duration) -> Result<Frame, CallError> {
+        #[derive(Serialize)]
+        struct Call<'a, P> {
+            action: &'a str,
+            params: P,
+            echo: u64,
+        }
         let echo = self.next_echo.fetch_add(1, Ordering::Relaxed);
+        let frame = serde_json::to_string(&Call { action, params, echo }).map_err(|e| CallError::Encode(e.to_string()))?;
         let (tx, rx) = oneshot::channel();
         self.pending().insert(echo, tx);
-        let frame = json!({"action": action, "params": params, "echo": echo}).to_string();
         if self.out.send(Message::text(frame)).await.is_err() {
             self.pending().remove(&echo);
             return Err(CallError::Closed);
@@ -76,11 +84,7 @@ impl Connection {
     }
 
     fn answer(&self, frame: Frame) {
-        let echo = match &frame.echo {
-            Some(Value::Number(n)) => n.as_u64(),
-            Some(Value::String(s)) => s.parse().ok(),
-            _ => None,
-        };
+        let echo = frame.echo.as_ref().and_then(|e| e.as_str()?.parse::<u64>().ok());
         match echo.and_then(|e| self.pending().remove(&e)) {
             Some(waiter) => {
                 let _ = waiter.send(frame);

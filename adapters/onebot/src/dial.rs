@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +35,7 @@ pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_t
                 // Learn the account at once, not only from the first event.
                 let (login, ctx2) = (conn.clone(), ctx.clone());
                 tokio::spawn(async move {
-                    if let Ok(frame) = login.call("get_login_info", json!({}), action_timeout).await {
+                    if let Ok(frame) = login.call("get_login_info", serde_json::Map::new(), action_timeout).await {
                         if let Some(id) = frame.data_id("user_id") {
                             ctx2.accounts.register(&id, &login);
                         }

@@ -1,19 +1,46 @@
 //! Frames from the implementation: events (they have `post_type`) and action responses (they
 //! have `echo`), and how a message event becomes a chat [`Event`].
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Platform, RejectReason, Sender, UserId};
 
-use crate::message::{RawMessage, Segment};
+use crate::message::{RawMessage, Scalar, Segment};
 
 /// An id as implementations send it: a number (QQ) or a string (some WeChat bridges).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawId {
     Int(i64),
     Str(String),
+}
+
+impl<'de> Deserialize<'de> for RawId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = RawId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an id: a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawId, E> {
+                Ok(RawId::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawId, E> {
+                Ok(i64::try_from(v).map_or_else(|_| RawId::Str(v.to_string()), RawId::Int))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawId, E> {
+                Ok(RawId::Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawId, E> {
+                Ok(RawId::Str(v))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
 }
 
 impl RawId {
@@ -52,9 +79,10 @@ pub struct Frame {
     /// Heartbeat: milliseconds until the next one.
     pub interval: Option<u64>,
     // action responses
-    pub echo: Option<Value>,
-    /// `ok` / `async` / `failed` in a response; an object in a heartbeat.
-    pub status: Option<Value>,
+    /// What the bot sent as `echo` (a number); text when it is a string or a number.
+    pub echo: Option<Scalar>,
+    /// `ok` / `async` / `failed` in a response; an object in a heartbeat (read as nothing).
+    pub status: Option<Scalar>,
     pub retcode: Option<i64>,
     pub data: Option<Value>,
     pub wording: Option<String>,
@@ -91,7 +119,7 @@ impl Frame {
                 other => Kind::Ignored(format!("meta_event/{}", other.unwrap_or("?"))),
             },
             Some(other) => Kind::Ignored(format!("{other}/{}", self.sub_type.as_deref().or(self.message_type.as_deref()).unwrap_or("?"))),
-            None if self.echo.is_some() || self.status.as_ref().is_some_and(Value::is_string) => Kind::Response,
+            None if self.echo.is_some() || self.status.as_ref().is_some_and(|s| s.as_str().is_some()) => Kind::Response,
             None => Kind::Unknown,
         }
     }

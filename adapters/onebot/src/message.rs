@@ -1,26 +1,133 @@
 //! OneBot v11 messages: the segment array and the CQ-code string, in and out.
+//!
+//! Both directions go through typed serde, not `serde_json::Value`: a message event is read
+//! and a reply written once per message, and building and dropping `Value` trees was a fifth
+//! of the bot's instructions per OneBot message.
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 /// A `message` value as an implementation sends it: a CQ string, a segment array, or (rarely)
 /// a single segment.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum RawMessage {
     Text(String),
     Segments(Vec<RawSegment>),
     One(RawSegment),
 }
 
-/// One segment as sent: `{"type": "...", "data": {...}}`. Data values are usually strings but
-/// some implementations send numbers.
+impl<'de> Deserialize<'de> for RawMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MessageVisitor;
+        impl<'de> Visitor<'de> for MessageVisitor {
+            type Value = RawMessage;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a CQ string, a segment array or a segment")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawMessage, E> {
+                Ok(RawMessage::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawMessage, E> {
+                Ok(RawMessage::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMessage, A::Error> {
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(64));
+                while let Some(segment) = seq.next_element()? {
+                    list.push(segment);
+                }
+                Ok(RawMessage::Segments(list))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawMessage, A::Error> {
+                RawSegment::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawMessage::One)
+            }
+        }
+        deserializer.deserialize_any(MessageVisitor)
+    }
+}
+
+/// One segment as sent: `{"type": "...", "data": {...}}`. Only the data fields the bot reads
+/// are kept; the rest are skipped unread.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawSegment {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
-    pub data: Option<Map<String, Value>>,
+    pub data: Option<SegmentData>,
+}
+
+/// The data fields of a segment the bot reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SegmentData {
+    #[serde(default)]
+    text: Scalar,
+    #[serde(default)]
+    qq: Scalar,
+    #[serde(default)]
+    name: Scalar,
+    #[serde(default)]
+    id: Scalar,
+}
+
+/// A JSON value read as text when it is a string or a number (implementations differ: some
+/// send ids and even texts as numbers), and as nothing when it is anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scalar(pub Option<String>);
+
+impl Scalar {
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(serde_json::Number::from_f64(v).map(|n| n.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar(None))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
 }
 
 /// The parts of a message the bot cares about.
@@ -35,23 +142,17 @@ pub enum Segment {
     Other,
 }
 
-fn data_str(data: &Option<Map<String, Value>>, key: &str) -> Option<String> {
-    match data.as_ref()?.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 impl RawSegment {
     fn parse(&self) -> Segment {
+        let data = self.data.as_ref();
+        let field = |pick: fn(&SegmentData) -> &Scalar| data.and_then(|d| pick(d).0.clone());
         match self.kind.as_str() {
-            "text" => Segment::Text(data_str(&self.data, "text").unwrap_or_default()),
-            "at" => match data_str(&self.data, "qq") {
-                Some(qq) => Segment::At { qq, name: data_str(&self.data, "name").filter(|n| !n.is_empty()) },
+            "text" => Segment::Text(field(|d| &d.text).unwrap_or_default()),
+            "at" => match field(|d| &d.qq) {
+                Some(qq) => Segment::At { qq, name: field(|d| &d.name).filter(|n| !n.is_empty()) },
                 None => Segment::Other,
             },
-            "reply" => data_str(&self.data, "id").map_or(Segment::Other, |id| Segment::Reply { id }),
+            "reply" => field(|d| &d.id).map_or(Segment::Other, |id| Segment::Reply { id }),
             "image" => Segment::Image,
             _ => Segment::Other,
         }
@@ -95,10 +196,17 @@ pub fn parse_cq(s: &str) -> Vec<Segment> {
         let body = &rest[start + 4..start + len];
         let mut parts = body.split(',');
         let kind = parts.next().unwrap_or("");
-        let mut data = Map::new();
+        let mut data = SegmentData::default();
         for kv in parts {
             if let Some((k, v)) = kv.split_once('=') {
-                data.insert(k.to_owned(), Value::String(cq_unescape(v)));
+                let slot = match k {
+                    "text" => &mut data.text,
+                    "qq" => &mut data.qq,
+                    "name" => &mut data.name,
+                    "id" => &mut data.id,
+                    _ => continue,
+                };
+                *slot = Scalar(Some(cq_unescape(v)));
             }
         }
         out.push(RawSegment { kind: kind.to_owned(), data: Some(data) }.parse());
@@ -110,18 +218,28 @@ pub fn parse_cq(s: &str) -> Vec<Segment> {
     out
 }
 
+/// A segment the bot sends: `{"type": "text", "data": {"text": "…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "lowercase")]
+pub enum OutSegment<'a> {
+    Reply { id: &'a str },
+    At { qq: &'a str },
+    Text { text: Cow<'a, str> },
+    Image { file: String },
+}
+
 /// A reply as a segment array: the quoted message, `@`s, then the text.
-pub fn build(text: &str, reply_to: Option<&str>, at: &[&str]) -> Value {
-    let mut segments = Vec::with_capacity(2 + at.len());
+pub fn build<'a>(text: &'a str, reply_to: Option<&'a str>, at: &[&'a str]) -> Vec<OutSegment<'a>> {
+    let mut segments = Vec::with_capacity(3 + at.len());
     if let Some(id) = reply_to {
-        segments.push(json!({"type": "reply", "data": {"id": id}}));
+        segments.push(OutSegment::Reply { id });
     }
     for qq in at {
-        segments.push(json!({"type": "at", "data": {"qq": qq}}));
+        segments.push(OutSegment::At { qq });
     }
-    let text = if at.is_empty() { text.to_owned() } else { format!(" {text}") };
-    segments.push(json!({"type": "text", "data": {"text": text}}));
-    Value::Array(segments)
+    let text = if at.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(format!(" {text}")) };
+    segments.push(OutSegment::Text { text });
+    segments
 }
 
 #[cfg(test)]
@@ -163,10 +281,10 @@ mod tests {
 
     #[test]
     fn replies_quote_mention_then_speak() {
-        let v = build("签到成功", Some("7"), &["300001"]);
+        let v = serde_json::to_value(build("签到成功", Some("7"), &["300001"])).unwrap();
         assert_eq!(
             v,
-            json!([{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到成功"}}])
+            serde_json::json!([{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到成功"}}])
         );
     }
 }

@@ -1,8 +1,14 @@
 //! Members: `<branch>\0<user>` → [`Member`].
 //!
-//! Every event looks its sender up, often twice, so records read are kept in memory
-//! ([`MemberCache`]) until any member record is written; so are the names holding each role,
-//! asked on every FAQ miss ("ask the secretary").
+//! Every event looks its sender up, so records read are kept in memory ([`MemberCache`]) and
+//! replaced when written; so are the names holding each role, asked on every FAQ miss ("ask the
+//! secretary"), until any member record is written.
+//!
+//! Two kinds of write: [`Store::put_member`] for changes someone is told about (a role set by
+//! the secretary, an import), durable before it returns; [`Store::note_member`] for what the bot
+//! learns by itself as people talk (a new speaker enrolled, a changed display name), which
+//! waits for no fsync. A crash can lose a noted change of the last half second; the speaker's
+//! next message notes it again.
 
 use zhibu_chat::UserId;
 
@@ -22,6 +28,16 @@ pub(super) struct MemberCache {
     records: HashMap<Vec<u8>, Option<Member>>,
     /// The names of the members holding a role, by branch and role.
     role_names: HashMap<(BranchId, Role), Vec<String>>,
+}
+
+impl MemberCache {
+    /// Replaces what is cached for one record after it was written.
+    fn remember(&mut self, key: Vec<u8>, member: Member) {
+        if self.records.len() >= CACHED_LOOKUPS {
+            self.records.clear();
+        }
+        self.records.insert(key, Some(member));
+    }
 }
 
 pub(super) fn record_key(m: &Member) -> Vec<u8> {
@@ -52,10 +68,42 @@ impl Store {
     /// Adds or replaces a member, durably.
     pub fn put_member(&self, member: &Member) -> Result<(), StoreError> {
         let mut cache = self.member_cache();
-        self.members.insert(key(&member.branch, &member.user), encode(member)?)?;
-        *cache = MemberCache::default();
+        let key = key(&member.branch, &member.user);
+        self.members.insert(key.as_slice(), encode(member)?)?;
+        cache.remember(key, member.clone());
+        // The record replaced may have held another role: every role's holders are read again.
+        cache.role_names.clear();
         drop(cache);
         self.flush()
+    }
+
+    /// Notes a speaker without waiting for the disk: enrolls `member` when the branch has no
+    /// record of them, or else brings the recorded display name up to `member.name`, keeping
+    /// everything else of the record (a role set meanwhile is not overwritten). Returns the
+    /// record as it now stands.
+    pub fn note_member(&self, member: &Member) -> Result<Member, StoreError> {
+        let mut cache = self.member_cache();
+        let key = key(&member.branch, &member.user);
+        let fresh = encode(member)?;
+        let stored = self.members.update_and_fetch(key.as_slice(), |old| match old {
+            None => Some(fresh.clone()),
+            Some(raw) => match decode::<Member>("member", raw) {
+                Ok(mut recorded) if recorded.name != member.name => {
+                    recorded.name.clone_from(&member.name);
+                    Some(encode(&recorded).unwrap_or_else(|_| raw.to_vec()))
+                }
+                // Unchanged, or unreadable: left for `member` to report.
+                _ => Some(raw.to_vec()),
+            },
+        })?;
+        let stored: Member = match stored {
+            Some(raw) => decode("member", &raw)?,
+            None => member.clone(),
+        };
+        // Only a name was written, or a record with the role it was enrolled with.
+        cache.role_names.remove(&(stored.branch.clone(), stored.role));
+        cache.remember(key, stored.clone());
+        Ok(stored)
     }
 
     fn member_cache(&self) -> std::sync::MutexGuard<'_, MemberCache> {
@@ -63,7 +111,7 @@ impl Store {
         self.member_cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forgets what the cache holds (a member record was written some other way).
+    /// Forgets what the cache holds (member records were written some other way).
     pub(super) fn forget_cached_members(&self) {
         *self.member_cache() = MemberCache::default();
     }
@@ -144,5 +192,27 @@ mod tests {
         let m = Member { branch: a.clone(), user: u0.clone(), name: "u0".into(), role: Role::Member, joined_at: chrono::Utc::now() };
         store.put_member(&m).unwrap();
         assert_eq!(store.member(&a, &u0).unwrap(), Some(m));
+    }
+
+    #[test]
+    fn speakers_are_noted_without_an_fsync_and_without_losing_a_role() {
+        let (_dir, store) = temp_store();
+        let a = BranchId::new("a").unwrap();
+        let u = UserId::parse("console:zhang").unwrap();
+        let seen = Member { branch: a.clone(), user: u.clone(), name: "小张".into(), role: Role::Member, joined_at: chrono::Utc::now() };
+        let flushes = store.flushes();
+        assert_eq!(store.note_member(&seen).unwrap(), seen, "enrolled on first contact");
+        assert_eq!(store.names_with_role(&a, Role::Member).unwrap(), vec!["小张".to_owned()]);
+        // The secretary makes them committee, durably; a later note with the default role and
+        // a new display name changes the name only.
+        store.put_member(&Member { role: Role::Committee, ..seen.clone() }).unwrap();
+        let flushes_after_put = store.flushes();
+        assert_eq!(flushes_after_put, flushes + 1, "only the confirmed write flushed");
+        let noted = store.note_member(&Member { name: "张三".into(), ..seen.clone() }).unwrap();
+        assert_eq!((noted.name.as_str(), noted.role), ("张三", Role::Committee));
+        assert_eq!(store.member(&a, &u).unwrap(), Some(noted));
+        assert_eq!(store.names_with_role(&a, Role::Committee).unwrap(), vec!["张三".to_owned()]);
+        assert!(store.names_with_role(&a, Role::Member).unwrap().is_empty());
+        assert_eq!(store.flushes(), flushes_after_put, "noting waits for no fsync");
     }
 }
