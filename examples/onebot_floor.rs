@@ -1,8 +1,8 @@
 //! The floor for a OneBot v11 bot in Rust on this machine: a reverse-WebSocket server that does
 //! the protocol's minimum and nothing else. It parses each frame, answers `/echo X` with X and
 //! anything else with a fixed line, as one `send_group_msg` with a reply segment, and ignores
-//! action responses. Same runtime shape as `zhibu run` (current-thread tokio, tungstenite,
-//! serde_json), no store, no commands.
+//! action responses. Same runtime shape as `zhibu run` (current-thread tokio, tungstenite
+//! reading 8 KiB at a time, serde_json), no store, no commands.
 //!
 //! What zhibu costs above this is the price of its own work; docs/benchmarks.md compares the
 //! two under the shared harness's load generator:
@@ -15,6 +15,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,7 +26,9 @@ async fn main() -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
+            // tungstenite zeroes its read chunk before every read: 128 KiB by default.
+            let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
             let mut sent = 0u64;
             while let Some(Ok(message)) = ws.next().await {
                 let Message::Text(text) = message else { continue };
