@@ -266,3 +266,32 @@ fn late_replies_and_greetings_go_through_the_customer_service_api() {
     assert_eq!(message["touser"], "o_secretary");
     assert!(message["content"].as_str().unwrap().contains("计算机支部"), "{message}");
 }
+
+#[test]
+fn a_reply_longer_than_one_message_continues_through_the_customer_service_api() {
+    let api = ApiServer::start(&[]);
+    let z = Zhibu::new();
+    // A secretary's own entry with an answer of about 3 KB: more than the 2,048 bytes a WeChat
+    // text message carries.
+    let answer: String = (1..=60).map(|i| format!("第{i}条：支部工作细则的一项规定。\n")).collect();
+    let library = z.write("long.toml", format!("[[entry]]\nid = \"rules\"\nquestion = \"支部工作细则有哪些规定？\"\nanswer = '''\n{answer}'''\n").as_bytes());
+    let import = z.run(&["faq", "import", path_str(&library)]);
+    assert_eq!(import.code, Some(0), "{}", import.stderr);
+    let bot = start(&z, &format!("api_base = \"{}\"", api.base));
+    let r = post(&bot, &["--openid", "o_long", "--text", "支部工作细则有哪些规定？", "--msg-id", "7001"]);
+    let first = content(&r).to_owned();
+    assert!(first.len() <= 2048 && first.contains("第1条："), "{} bytes: {first}", first.len());
+    let (message, _) = api.next_message();
+    assert_eq!(message["touser"], "o_long");
+    let rest = message["content"].as_str().unwrap();
+    assert!(rest.len() <= 2048, "{} bytes", rest.len());
+    assert!(!first.contains("第60条：") && rest.contains("第60条："), "the end of the answer comes second: {rest}");
+    let both = format!("{first}\n{rest}");
+    assert!((1..=60).all(|i| both.matches(&format!("第{i}条：")).count() == 1), "every line once: {both}");
+    assert!(api.next(Duration::from_millis(500)).is_none(), "sent once");
+    // WeChat's retry gets the same first part and sends nothing again.
+    let r = post(&bot, &["--openid", "o_long", "--text", "支部工作细则有哪些规定？", "--msg-id", "7001"]);
+    assert_eq!(content(&r), first);
+    assert!(api.next(Duration::from_millis(500)).is_none(), "the retry sent the rest again");
+    assert_eq!(bot.process.stop(), Some(0));
+}

@@ -12,4 +12,4 @@ mod text;
 pub use adapter::{Adapter, AdapterError, Envelope, EventSink, Handled, SendError};
 pub use id::{ChatId, IdError, MessageId, Platform, UserId};
 pub use message::{ChatKind, Event, Incoming, Mention, Outgoing, RejectReason, Sender};
-pub use text::{sanitize_text, MAX_MESSAGE_BYTES};
+pub use text::{sanitize_text, split_lines, MAX_MESSAGE_BYTES};

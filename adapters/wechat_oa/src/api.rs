@@ -108,9 +108,19 @@ impl Api {
         Ok(value)
     }
 
-    /// Sends `text` to the follower `openid`. A token the platform calls expired is replaced
-    /// and the send tried once more.
+    /// Sends `text` to the follower `openid`, as several messages (split at line ends) when it
+    /// is longer than one carries. A failure stops at the part that failed; a retry of the
+    /// whole send repeats the parts already sent rather than lose the rest.
     pub async fn send_text(&self, openid: &str, text: &str) -> Result<(), SendError> {
+        for part in zhibu_chat::split_lines(text, crate::slots::TEXT_MAX_BYTES) {
+            self.send_one(openid, &part).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one text message. A token the platform calls expired is replaced and the send
+    /// tried once more.
+    async fn send_one(&self, openid: &str, text: &str) -> Result<(), SendError> {
         let body = serde_json::json!({"touser": openid, "msgtype": "text", "text": {"content": text}});
         let body = serde_json::to_vec(&body).map_err(|e| SendError::Permanent(e.to_string()))?;
         let mut stale = None;

@@ -223,7 +223,8 @@ async fn hand_to_bot(state: AppState, key: String, event: Event) {
         Err(e) => tracing::warn!(%key, error = %e, "message not handed to the bot"),
     }
     let Some((openid, left)) = inner.slots.finish(&key) else { return };
-    // Replies collected just before the deadline, with nothing after them to carry them out.
+    // Replies collected just before the deadline, with nothing after them to carry them out,
+    // or the part of a passive reply that did not fit in one message.
     let text = left.join(crate::slots::JOIN);
     for attempt in 1..=LEFTOVER_ATTEMPTS {
         match inner.api.send_text(&openid, &text).await {

@@ -52,6 +52,10 @@ pub enum Push {
 /// Separates several replies joined into one passive reply.
 pub const JOIN: &str = "\n\n";
 
+/// The most a text message may carry, passive reply or customer-service message (WeChat's
+/// documentation: 2048 bytes).
+pub const TEXT_MAX_BYTES: usize = 2048;
+
 /// The open slots, by message key.
 pub struct Slots {
     slots: Mutex<HashMap<String, Slot>>,
@@ -112,8 +116,9 @@ impl Slots {
         }
     }
 
-    /// The bot has handled the message: a pending slot becomes ready with the collected text.
-    /// Returns what a deferred slot still holds (to be sent through the API to the follower).
+    /// The bot has handled the message: a pending slot becomes ready with the collected text,
+    /// or as much of it as one text message carries. Returns what is left to send through the
+    /// API to the follower: what a deferred slot still holds, or what did not fit.
     pub fn finish(&self, key: &str) -> Option<(String, Vec<String>)> {
         let mut slots = self.lock();
         let slot = slots.get_mut(key)?;
@@ -122,9 +127,10 @@ impl Slots {
             let left = std::mem::take(&mut slot.texts);
             return (!left.is_empty()).then(|| (slot.openid.clone(), left));
         }
-        let text = std::mem::take(&mut slot.texts).join(JOIN);
-        slot.outcome.send_replace(Outcome::Ready(text));
-        None
+        let mut parts = zhibu_chat::split_lines(&std::mem::take(&mut slot.texts).join(JOIN), TEXT_MAX_BYTES).into_iter();
+        slot.outcome.send_replace(Outcome::Ready(parts.next().unwrap_or_default()));
+        let rest: Vec<String> = parts.collect();
+        (!rest.is_empty()).then(|| (slot.openid.clone(), rest))
     }
 
     /// A request's deadline passed: a pending slot is deferred (what it has collected stays, to
@@ -268,5 +274,19 @@ mod tests {
         assert_eq!(first.await.unwrap(), Outcome::Deferred);
         assert_eq!(retry.await.unwrap(), Outcome::Deferred);
         assert_eq!(s.push("m2", "late"), Push::Api { openid: "o_a".into(), earlier: vec![] });
+    }
+
+    #[test]
+    fn a_reply_too_long_for_one_message_continues_through_the_api() {
+        let s = slots();
+        let (_, rx) = s.open("m9", "o_a", None, Instant::now());
+        let long: String = (0..200).map(|i| format!("第{i}条：学习党章，牢记使命。\n")).collect();
+        s.push("m9", &long);
+        let (openid, rest) = s.finish("m9").expect("the rest");
+        let Outcome::Ready(first) = rx.borrow().clone() else { panic!("not ready") };
+        assert_eq!(openid, "o_a");
+        assert!(first.len() <= TEXT_MAX_BYTES && rest.iter().all(|p| p.len() <= TEXT_MAX_BYTES));
+        assert!(first.starts_with("第0条") && !rest.is_empty());
+        assert_eq!(format!("{first}\n{}\n", rest.join("\n")), long, "nothing lost, nothing reordered");
     }
 }

@@ -17,6 +17,10 @@ use super::text::{is_cjk, is_filler, is_question_bigram, normalize, normalized_t
 /// Longest part of a question that is matched; the rest is ignored (a 1 MB question costs no
 /// more than a 200-character one).
 const MAX_QUERY_CHARS: usize = 200;
+
+/// How many recent questions keep their outcome (see [`FaqIndex::search`]); the memory starts
+/// over when it is full.
+const REMEMBERED_QUESTIONS: usize = 1024;
 /// Weight of a match found only in an entry's answer, relative to one in its question side.
 const ANSWER_MATCH: f64 = 0.4;
 /// Weight of a whole dictionary word (`预备党员`), relative to a bigram; its bigrams count too.
@@ -77,6 +81,15 @@ pub struct FaqMatch<'a> {
     pub by_rule: bool,
 }
 
+/// What a search made of a question, by entry position: enough to give the same [`FaqMatch`]
+/// again.
+#[derive(Debug, Clone)]
+struct Outcome {
+    verdict: Verdict,
+    closest: Vec<(usize, f64)>,
+    by_rule: bool,
+}
+
 /// One entry's phrasings (question and alternatives), by their total term weight; the terms
 /// themselves are in the index's postings.
 struct Doc {
@@ -117,6 +130,9 @@ pub struct FaqIndex {
     segmenter: Segmenter,
     /// Keyword rules, exact ones first, then longest first: (normalized text, contains, entry).
     rules: Vec<(String, bool, usize)>,
+    /// Recent questions and their outcomes. Members ask the same things again and again; the
+    /// memory lives and dies with the index, so a change to the library starts it over.
+    recent: std::sync::Mutex<HashMap<String, Outcome>>,
 }
 
 impl FaqIndex {
@@ -175,6 +191,7 @@ impl FaqIndex {
             thresholds,
             segmenter,
             rules: keyword_rules,
+            recent: Default::default(),
         };
         let term_sets: Vec<(Vec<HashSet<Term>>, HashSet<Term>)> = entries
             .iter()
@@ -327,11 +344,34 @@ impl FaqIndex {
     /// Looks a question up.
     pub fn search(&self, question: &str) -> FaqMatch<'_> {
         let clipped: String = question.chars().take(MAX_QUERY_CHARS).collect();
-        if let Some(i) = self.rule_for(&clipped) {
-            let entry = &self.entries[i];
-            return FaqMatch { verdict: Verdict::Answer, best: Some((entry, 1.0)), closest: vec![(entry, 1.0)], by_rule: true };
+        let remembered = self.recent().get(&clipped).cloned();
+        let outcome = match remembered {
+            Some(outcome) => outcome,
+            None => {
+                let outcome = self.evaluate(&clipped);
+                let mut recent = self.recent();
+                if recent.len() >= REMEMBERED_QUESTIONS {
+                    recent.clear();
+                }
+                recent.insert(clipped, outcome.clone());
+                outcome
+            }
+        };
+        let closest: Vec<(&FaqEntry, f64)> = outcome.closest.iter().map(|&(i, s)| (&self.entries[i], s)).collect();
+        FaqMatch { verdict: outcome.verdict, best: closest.first().copied(), closest, by_rule: outcome.by_rule }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, HashMap<String, Outcome>> {
+        // A panic while holding it leaves outcomes that are still true.
+        self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The search itself, for a question of at most [`MAX_QUERY_CHARS`].
+    fn evaluate(&self, clipped: &str) -> Outcome {
+        if let Some(i) = self.rule_for(clipped) {
+            return Outcome { verdict: Verdict::Answer, closest: vec![(i, 1.0)], by_rule: true };
         }
-        let corrected = self.correct_typos(&self.canonical(&clipped));
+        let corrected = self.correct_typos(&self.canonical(clipped));
         let query: Vec<(Term, f64)> = self.term_set(&corrected).into_iter().map(|t| {
             let w = self.weight(&t);
             (t, w)
@@ -345,17 +385,15 @@ impl FaqIndex {
             scored.truncate(3);
         }
         scored.sort_by(order);
-        let closest: Vec<(&FaqEntry, f64)> = scored.iter().map(|&(i, s)| (&self.entries[i], s)).collect();
-        let best = closest.first().copied();
-        let normalized = normalize(&clipped);
+        let normalized = normalize(clipped);
         let declined = self.decline.iter().any(|d| normalized.contains(d.as_str()));
-        let verdict = match best {
+        let verdict = match scored.first() {
             _ if declined => Verdict::Unknown,
-            Some((_, s)) if s >= self.thresholds.answer => Verdict::Answer,
-            Some((_, s)) if s >= self.thresholds.suggest => Verdict::Suggest,
+            Some(&(_, s)) if s >= self.thresholds.answer => Verdict::Answer,
+            Some(&(_, s)) if s >= self.thresholds.suggest => Verdict::Suggest,
             _ => Verdict::Unknown,
         };
-        FaqMatch { verdict, best, closest, by_rule: false }
+        Outcome { verdict, closest: scored, by_rule: false }
     }
 
     /// Scores every entry that shares a question-side term with the query: half how much of
@@ -489,5 +527,20 @@ mod tests {
         assert_eq!(at(score + 0.01, score - 0.01), Verdict::Suggest);
         assert_eq!(at(score - 0.01, score - 0.02), Verdict::Answer);
         assert_eq!(at(score + 0.02, score + 0.01), Verdict::Unknown);
+    }
+
+    #[test]
+    fn a_question_asked_again_gets_the_same_outcome_from_memory() {
+        let lib = library();
+        let summary = |m: &FaqMatch| (m.verdict, m.by_rule, m.closest.iter().map(|(e, s)| (e.id.clone(), s.to_bits())).collect::<Vec<_>>());
+        for q in ["预被期多长", "明天会下雨吗", "学生的党费交多少"] {
+            let first = summary(&lib.search(q));
+            assert!(lib.recent().contains_key(q), "{q}");
+            assert_eq!(summary(&lib.search(q)), first, "{q}");
+        }
+        for i in 0..REMEMBERED_QUESTIONS + 3 {
+            lib.search(&format!("问题{i}"));
+        }
+        assert!(lib.recent().len() <= REMEMBERED_QUESTIONS);
     }
 }
