@@ -16,7 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use zhibu_chat::EventSink;
 
-use crate::frame::{to_event, Frame, Ids, Kind, RawId};
+use crate::frame::{to_event, Frame, Ids, Kind};
 
 /// How long a connection may stay silent before it is pinged, and how long a ping may go
 /// unanswered before the connection counts as dead.
@@ -206,7 +206,7 @@ where
                         };
                         if account.is_none() {
                             // An account is one path segment of our ids.
-                            if let Some(id) = frame.self_id.as_ref().map(RawId::text).filter(|id| !id.is_empty() && !id.contains('/')) {
+                            if let Some(id) = frame.self_id.as_str().filter(|id| !id.is_empty() && !id.contains('/')).map(str::to_owned) {
                                 ctx.accounts.register(&id, &conn);
                                 tracing::info!(account = %id, "OneBot account connected");
                                 account = Some(id);

@@ -1,56 +1,12 @@
 //! Frames from the implementation: events (they have `post_type`) and action responses (they
 //! have `echo`), and how a message event becomes a chat [`Event`].
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Platform, RejectReason, Sender, UserId};
 
 use crate::message::{RawMessage, Scalar, Segment};
-
-/// An id as implementations send it: a number (QQ) or a string (some WeChat bridges).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawId {
-    Int(i64),
-    Str(String),
-}
-
-impl<'de> Deserialize<'de> for RawId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = RawId;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an id: a number or a string")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawId, E> {
-                Ok(RawId::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawId, E> {
-                Ok(i64::try_from(v).map_or_else(|_| RawId::Str(v.to_string()), RawId::Int))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawId, E> {
-                Ok(RawId::Str(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<RawId, E> {
-                Ok(RawId::Str(v))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
-}
-
-impl RawId {
-    pub fn text(&self) -> String {
-        match self {
-            RawId::Int(n) => n.to_string(),
-            RawId::Str(s) => s.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawSender {
@@ -69,10 +25,15 @@ pub struct Frame {
     pub meta_event_type: Option<String>,
     pub sub_type: Option<String>,
     pub time: Option<i64>,
-    pub self_id: Option<RawId>,
-    pub message_id: Option<RawId>,
-    pub group_id: Option<RawId>,
-    pub user_id: Option<RawId>,
+    /// Ids: numbers (QQ) or strings (some WeChat bridges), read as text.
+    #[serde(default)]
+    pub self_id: Scalar,
+    #[serde(default)]
+    pub message_id: Scalar,
+    #[serde(default)]
+    pub group_id: Scalar,
+    #[serde(default)]
+    pub user_id: Scalar,
     /// The message of an event; in an error response, go-cqhttp puts its error text here.
     pub message: Option<RawMessage>,
     pub sender: Option<RawSender>,
@@ -208,12 +169,12 @@ fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
 /// Turns a message event into a chat event. `None` for events that are not for the bot (its
 /// own messages, missing ids); `Rejected` when the text is over `max_bytes`.
 pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Option<Event> {
-    let user_id = frame.user_id.as_ref()?.text();
+    let user_id = frame.user_id.as_str()?.to_owned();
     if user_id == account {
         return None;
     }
     let (chat, chat_kind) = match frame.message_type.as_deref() {
-        Some("group") => (ids.group(account, &frame.group_id.as_ref()?.text())?, ChatKind::Group),
+        Some("group") => (ids.group(account, frame.group_id.as_str()?)?, ChatKind::Group),
         Some("private") => (ids.private(account, &user_id)?, ChatKind::Direct),
         _ => return None,
     };
@@ -245,7 +206,7 @@ pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Opt
     }
     let timestamp = frame.time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
     let digest = fnv1a([chat.as_str(), sender.id.as_str(), text.as_str()]);
-    let id = ids.received(account, &frame.message_id.as_ref()?.text(), timestamp.timestamp(), digest)?;
+    let id = ids.received(account, frame.message_id.as_str()?, timestamp.timestamp(), digest)?;
     Some(Event::Message(Incoming { chat, chat_kind, sender, text, mentions, reply_to, id, timestamp, bare_commands: false }))
 }
 

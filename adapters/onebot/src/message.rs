@@ -71,8 +71,9 @@ pub struct SegmentData {
     id: Scalar,
 }
 
-/// A JSON value read as text when it is a string or a number (implementations differ: some
-/// send ids and even texts as numbers), and as nothing when it is anything else.
+/// A JSON value read as text when it is a string or a number, and as nothing when it is
+/// anything else: ids (numbers from QQ, strings from some WeChat bridges), `echo`, `status`,
+/// and segment data, which some implementations send as numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scalar(pub Option<String>);
 
