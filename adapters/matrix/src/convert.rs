@@ -32,7 +32,9 @@ fn strip_reply_fallback(body: &str) -> &str {
 
 /// A message event as the chat model's [`Incoming`]; `None` for edits, notices (other bots)
 /// and content that is not text.
-pub async fn incoming(event: &OriginalSyncRoomMessageEvent, room: &Room) -> Option<Incoming> {
+/// A message as a model event; `direct`: whether the room is a direct chat (see
+/// `DirectInvites` in the adapter).
+pub async fn incoming(event: &OriginalSyncRoomMessageEvent, room: &Room, direct: bool) -> Option<Incoming> {
     if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
         return None;
     }
@@ -46,10 +48,6 @@ pub async fn incoming(event: &OriginalSyncRoomMessageEvent, room: &Room) -> Opti
         _ => None,
     };
     let text = if reply_to.is_some() { strip_reply_fallback(body) } else { body };
-    // A DM by the bot's `m.direct` account data, which the SDK fills in when the bot joins on
-    // an invite marked `is_direct` (as Element's "start chat" sends). Member counts are not
-    // used: a new group room whose members have not joined yet would look like a DM.
-    let direct = room.is_direct().await.unwrap_or(false);
     let display_name = match room.get_member_no_sync(&event.sender).await {
         Ok(Some(member)) => member.display_name().map(ToOwned::to_owned),
         _ => None,

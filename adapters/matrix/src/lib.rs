@@ -88,8 +88,10 @@ impl Adapter for MatrixAdapter {
         // Invites are pending state, not history: handle them from the first sync on.
         let policy = Arc::new((self.config.allowed_inviters.clone(), self.config.allowed_rooms.clone()));
         let open = self.config.allowed_inviters.is_empty() && self.config.allowed_rooms.is_empty();
+        let direct_invites = DirectInvites::default();
+        let invites = direct_invites.clone();
         client.add_event_handler(move |event: StrippedRoomMemberEvent, room: Room, client: Client| {
-            let policy = policy.clone();
+            let (policy, invites) = (policy.clone(), invites.clone());
             async move {
                 if Some(event.state_key.as_ref()) != client.user_id() {
                     return;
@@ -101,6 +103,9 @@ impl Adapter for MatrixAdapter {
                     tracing::warn!(%inviter, room = %room_id, "invite refused: neither the inviter nor the room is allowed");
                     let _ = room.leave().await;
                     return;
+                }
+                if event.content.is_direct == Some(true) {
+                    invites.insert(room.room_id());
                 }
                 tokio::spawn(async move {
                     let mut delay = Duration::from_millis(200);
@@ -135,7 +140,7 @@ impl Adapter for MatrixAdapter {
         // they are handled, so a crash in between redelivers them (and the runtime's persisted
         // event ids drop what was handled already).
         let pending: Pending = Arc::default();
-        register_event_handlers(&client, &sink, &pending, &own);
+        register_event_handlers(&client, Forward { sink, pending: pending.clone(), own, direct_invites });
         let mut settings = SyncSettings::default().timeout(self.config.sync_timeout);
         if let Some(t) = token {
             settings = settings.token(t);
@@ -222,12 +227,42 @@ impl MatrixAdapter {
 /// Handles of the events delivered during the current sync.
 type Pending = Arc<std::sync::Mutex<Vec<Handled>>>;
 
-/// What every event handler needs: where events go, the current sync's handles, the bot's id.
+/// Rooms the bot joined on an invite marked `is_direct`. The SDK marks such a room as a DM in
+/// the bot's `m.direct` account data when it joins, but its own `Room::is_direct` only says so
+/// once that account data comes back in a sync: a member's first message, sent the moment the
+/// bot joined, can come first, and would be taken for a group message. (Element's "start chat"
+/// marks its invites `is_direct`. Member counts are not used: a new group room whose members
+/// have not joined yet would look like a DM.)
+#[derive(Clone, Default)]
+struct DirectInvites(Arc<std::sync::Mutex<std::collections::HashSet<OwnedRoomId>>>);
+
+impl DirectInvites {
+    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<OwnedRoomId>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn insert(&self, room: &matrix_sdk::ruma::RoomId) {
+        self.set().insert(room.to_owned());
+    }
+
+    /// Whether `room` is a direct chat: by the SDK, or by its invite while the SDK catches up.
+    async fn is_direct(&self, room: &Room) -> bool {
+        if room.is_direct().await.unwrap_or(false) {
+            self.set().remove(room.room_id());
+            return true;
+        }
+        self.set().contains(room.room_id())
+    }
+}
+
+/// What every event handler needs: where events go, the current sync's handles, the bot's id,
+/// the rooms known to be direct from their invite.
 #[derive(Clone)]
 struct Forward {
     sink: EventSink,
     pending: Pending,
     own: OwnedUserId,
+    direct_invites: DirectInvites,
 }
 
 impl Forward {
@@ -241,14 +276,14 @@ impl Forward {
 }
 
 /// Messages, reactions and read receipts from others become model events, delivered tracked.
-fn register_event_handlers(client: &Client, sink: &EventSink, pending: &Pending, own: &OwnedUserId) {
-    let forward = Forward { sink: sink.clone(), pending: pending.clone(), own: own.clone() };
+fn register_event_handlers(client: &Client, forward: Forward) {
     let f = forward.clone();
     client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
         let f = f.clone();
         async move {
             if event.sender != f.own {
-                if let Some(incoming) = convert::incoming(&event, &room).await {
+                let direct = f.direct_invites.is_direct(&room).await;
+                if let Some(incoming) = convert::incoming(&event, &room, direct).await {
                     f.deliver(zhibu_chat::Event::Message(incoming)).await;
                 }
             }
