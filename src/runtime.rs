@@ -38,7 +38,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// session-ending adapter stops.
 pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSpec>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    let (tx, mut rx) = mpsc::channel::<Envelope>(1024);
+    let (tx, rx) = mpsc::channel::<Envelope>(1024);
     let by_platform = Adapters::new(&adapters);
     let scheduler = Scheduler::new(bot.clone(), jobs, by_platform.clone(), Arc::new(zhibu_commands::domain::SystemClock));
     let scheduler_stop = shutdown.clone();
@@ -104,32 +104,15 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         Err(e) => tracing::warn!(error = %e, "pruning old handled-event ids failed"),
         Ok(Ok(_)) => {}
     }
-    // Events keep flowing until every adapter has stopped and the queue is empty.
-    loop {
-        let envelope = tokio::select! {
-            biased;
-            received = rx.recv() => match received {
-                Some(envelope) => envelope,
-                None => break,
-            },
-            () = adapters_done.cancelled() => match rx.try_recv() {
-                Ok(envelope) => envelope,
-                Err(_) => break,
-            },
-        };
-        let shard = &shards[shard_of(&envelope.event)];
-        // Inline only behind nothing: an event queued earlier in the chat is answered first.
-        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_fsync(&envelope.event) {
-            let replies = handle_guarded(&bot, &envelope.event, Marks::InMemory);
-            shard.replies.send((replies, envelope.done)).await.is_ok()
-        } else {
-            shard.pending.fetch_add(1, Ordering::AcqRel);
-            shard.queue.send(envelope).await.is_ok()
-        };
-        if !sent {
-            tracing::error!("a chat queue stopped unexpectedly");
-        }
-    }
+    // Events keep flowing until every adapter has stopped and the queue is empty. The loop is a
+    // task of its own rather than part of the caller's future: a runtime's `block_on` future is
+    // woken through a flag that costs the thread an extra poll of the I/O driver per event.
+    let dispatching = bot.clone();
+    let dispatch = tokio::spawn(async move {
+        dispatch(&dispatching, rx, &shards, adapters_done).await;
+        shards
+    });
+    let shards = dispatch.await.context("the event loop failed")?;
     let startup_failure = collector.await.ok().flatten();
     match scheduler_task.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
@@ -145,6 +128,37 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     match startup_failure {
         Some(message) => Err(StartupError(message).into()),
         None => Ok(()),
+    }
+}
+
+/// Hands each event to its shard until every adapter has stopped and the queue is empty: answered
+/// here when it needs no fsync and nothing of its shard is waiting, else queued for the shard's
+/// handler thread.
+async fn dispatch(bot: &Bot, mut rx: mpsc::Receiver<Envelope>, shards: &[Shard], adapters_done: CancellationToken) {
+    loop {
+        let envelope = tokio::select! {
+            biased;
+            received = rx.recv() => match received {
+                Some(envelope) => envelope,
+                None => break,
+            },
+            () = adapters_done.cancelled() => match rx.try_recv() {
+                Ok(envelope) => envelope,
+                Err(_) => break,
+            },
+        };
+        let shard = &shards[shard_of(&envelope.event)];
+        // Inline only behind nothing: an event queued earlier in the chat is answered first.
+        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_fsync(&envelope.event) {
+            let replies = handle_guarded(bot, &envelope.event, Marks::InMemory);
+            shard.replies.send((replies, envelope.done)).await.is_ok()
+        } else {
+            shard.pending.fetch_add(1, Ordering::AcqRel);
+            shard.queue.send(envelope).await.is_ok()
+        };
+        if !sent {
+            tracing::error!("a chat queue stopped unexpectedly");
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! the binary). Code names a message by key (`checkin.ok`) and fills its `{placeholders}`.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Display};
+use std::fmt::{self, Display, Write as _};
 use std::str::FromStr;
 
 use crate::domain::Role;
@@ -123,7 +123,10 @@ impl Catalog {
                 Some(close) => {
                     let name = &after[..close];
                     match args.iter().find(|(n, _)| *n == name) {
-                        Some((_, value)) => out.push_str(&value.to_string()),
+                        Some((_, value)) => {
+                            // Into `out` directly: no String per value.
+                            let _ = write!(out, "{value}");
+                        }
                         None => {
                             out.push('{');
                             out.push_str(name);

@@ -27,10 +27,18 @@ fn check_part(s: &str) -> Result<(), IdError> {
         return Err(IdError::TooLong { max: MAX_ID_BYTES });
     }
     // Ids become parts of store keys, separated by NUL: no control characters at all.
-    if s.chars().any(char::is_control) {
+    if has_control(s) {
         return Err(IdError::Control);
     }
     Ok(())
+}
+
+/// Whether `s` holds a control character (`char::is_control`: C0, DEL, C1), by its UTF-8
+/// bytes: an id is checked for every incoming message.
+fn has_control(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    // C1 controls (U+0080..=U+009F) are the only ones outside ASCII: 0xC2 0x80..=0x9F.
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f) || bytes.windows(2).any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
 }
 
 /// A chat platform, by its short lowercase name (`console`, `matrix`, `onebot`, ...).
@@ -71,8 +79,19 @@ macro_rules! platform_id {
         impl $name {
             /// Builds an id from its platform and the platform's own id.
             pub fn new(platform: &Platform, local: &str) -> Result<Self, IdError> {
-                check_part(local)?;
-                Ok(Self { full: format!("{}:{}", platform.as_str(), local), split: platform.as_str().len() })
+                Self::from_parts(platform, &[local])
+            }
+
+            /// The id whose local part is `parts` joined: one allocation and no formatting, for
+            /// the ids made from every incoming message.
+            pub fn from_parts(platform: &Platform, parts: &[&str]) -> Result<Self, IdError> {
+                let split = platform.as_str().len();
+                let mut full = String::with_capacity(split + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
+                full.push_str(platform.as_str());
+                full.push(':');
+                parts.iter().for_each(|p| full.push_str(p));
+                check_part(&full[split + 1..])?;
+                Ok(Self { full, split })
             }
 
             /// Parses the `platform:local` form.
@@ -147,6 +166,24 @@ mod tests {
         assert_eq!(UserId::parse("console:"), Err(IdError::Empty));
         assert_eq!(UserId::parse("console:a\0b"), Err(IdError::Control));
         assert!(matches!(UserId::parse(&format!("console:{}", "x".repeat(300))), Err(IdError::TooLong { .. })));
+    }
+
+    #[test]
+    fn control_characters_are_found_by_their_bytes_as_char_is_control_finds_them() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let s = format!("a{c}b");
+            assert_eq!(has_control(&s), c.is_control(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn an_id_from_parts_is_the_id_of_the_joined_parts() {
+        let platform = Platform::new("onebot").unwrap();
+        let joined = ChatId::from_parts(&platform, &["1", "/group/", "2"]).unwrap();
+        assert_eq!(joined, ChatId::new(&platform, "1/group/2").unwrap());
+        assert_eq!(joined.local(), "1/group/2");
+        assert_eq!(ChatId::from_parts(&platform, &["", ""]), Err(IdError::Empty));
+        assert_eq!(ChatId::from_parts(&platform, &["a", "\n"]), Err(IdError::Control));
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl Connection {
             echo: u64,
         }
         let echo = self.next_echo.fetch_add(1, Ordering::Relaxed);
-        let frame = serde_json::to_string(&Call { action, params, echo }).map_err(|e| CallError::Encode(e.to_string()))?;
+        // Sized for a usual reply, so the buffer is not regrown as it is written.
+        let mut frame = Vec::with_capacity(512);
+        serde_json::to_writer(&mut frame, &Call { action, params, echo }).map_err(|e| CallError::Encode(e.to_string()))?;
+        let frame = String::from_utf8(frame).map_err(|e| CallError::Encode(e.to_string()))?;
         let (tx, rx) = oneshot::channel();
         self.pending().insert(echo, tx);
         if self.out.send(Message::text(frame)).await.is_err() {

@@ -112,15 +112,15 @@ impl Ids {
     }
 
     pub fn group(&self, account: &str, group: &str) -> Option<ChatId> {
-        ChatId::new(&self.platform, &format!("{account}/group/{group}")).ok()
+        ChatId::from_parts(&self.platform, &[account, "/group/", group]).ok()
     }
 
     pub fn private(&self, account: &str, user: &str) -> Option<ChatId> {
-        ChatId::new(&self.platform, &format!("{account}/private/{user}")).ok()
+        ChatId::from_parts(&self.platform, &[account, "/private/", user]).ok()
     }
 
     pub fn message(&self, account: &str, id: &str) -> Option<MessageId> {
-        MessageId::new(&self.platform, &format!("{account}/{id}")).ok()
+        MessageId::from_parts(&self.platform, &[account, "/", id]).ok()
     }
 
     /// Splits a chat id of this platform.
@@ -143,7 +143,13 @@ impl Ids {
     /// reconnecting implementation) repeats all of it: the runtime drops duplicates and never a
     /// new message.
     pub fn received(&self, account: &str, id: &str, time: i64, digest: u64) -> Option<MessageId> {
-        MessageId::new(&self.platform, &format!("{account}/{id}@{time}.{digest:016x}")).ok()
+        let mut time_text = itoa::Buffer::new();
+        let mut digest_hex = [0u8; 16];
+        for (i, d) in digest_hex.iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[(digest >> (60 - 4 * i)) as usize & 0xf];
+        }
+        let digest_hex = std::str::from_utf8(&digest_hex).unwrap_or_default();
+        MessageId::from_parts(&self.platform, &[account, "/", id, "@", time_text.format(time), ".", digest_hex]).ok()
     }
 
     /// The implementation's message id in one of our message ids (`<account>/<id>[@time]` → `id`).
@@ -286,6 +292,7 @@ mod tests {
         assert_eq!(ids.target(&ChatId::parse("onebot:1/guild/2").unwrap()), None);
         assert_eq!(ids.local_message(&ids.message("1", "77").unwrap()), "77");
         assert_eq!(ids.local_message(&ids.received("1", "77", 5, 9).unwrap()), "77");
+        assert_eq!(ids.received("1", "77", -5, 0xfedc_ba98_7654_3210).unwrap().as_str(), "onebot:1/77@-5.fedcba9876543210");
         // The digest is stable (it goes into stored ids).
         assert_eq!(fnv1a(["a", "b"]), 0xab40_d782_0d40_8076, "FNV-1a of a NUL b NUL");
     }

@@ -97,11 +97,12 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
                 Ok(Scalar(Some(v)))
             }
+            // Ids are numbers in most frames: itoa, not the formatting machinery.
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar(Some(itoa::Buffer::new().format(v).to_owned())))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar(Some(itoa::Buffer::new().format(v).to_owned())))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
                 Ok(Scalar(serde_json::Number::from_f64(v).map(|n| n.to_string())))
@@ -287,5 +288,7 @@ mod tests {
             v,
             serde_json::json!([{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到成功"}}])
         );
+        let image = OutSegment::Image { file: "file:///tmp/a \"b\".png".into() };
+        assert_eq!(serde_json::to_string(&image).unwrap(), r#"{"type":"image","data":{"file":"file:///tmp/a \"b\".png"}}"#);
     }
 }

@@ -91,11 +91,21 @@ pub enum Lookup<'r> {
 /// Every command the bot knows.
 pub struct Registry {
     commands: Vec<Box<dyn Command>>,
+    /// Every name, ASCII letters in lower case, to its command's index: a command is looked up
+    /// for every message.
+    by_name: std::collections::HashMap<String, usize>,
 }
 
 impl Registry {
     pub fn new(commands: Vec<Box<dyn Command>>) -> Self {
-        Self { commands }
+        let mut by_name = std::collections::HashMap::new();
+        for (i, cmd) in commands.iter().enumerate() {
+            for name in cmd.spec().names {
+                // The first command to claim a name keeps it, as the scan in order did.
+                by_name.entry(name.to_ascii_lowercase()).or_insert(i);
+            }
+        }
+        Self { commands, by_name }
     }
 
     pub fn commands(&self) -> impl Iterator<Item = &dyn Command> {
@@ -104,7 +114,12 @@ impl Registry {
 
     /// Finds a command by one of its names (ASCII names case-insensitively).
     pub fn by_name(&self, name: &str) -> Option<&dyn Command> {
-        self.commands().find(|c| c.spec().names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_name.get(&name.to_ascii_lowercase())
+        } else {
+            self.by_name.get(name)
+        };
+        index.map(|&i| self.commands[i].as_ref())
     }
 
     pub fn lookup(&self, parsed: &ParsedCommand<'_>) -> Lookup<'_> {
