@@ -173,6 +173,32 @@ fn a_retried_message_is_handled_once_and_answered_the_same() {
     assert_eq!(log.matches("WeChat retried a message").count(), 3, "{log}");
 }
 
+#[test]
+fn recognised_speech_is_read_as_text_and_other_media_get_a_hint_to_write() {
+    let z = Zhibu::new();
+    let bot = start(&z, "");
+    // With speech recognition on, WeChat sends what was said, ending in a full stop.
+    let r = post(&bot, &["--openid", "o_voice", "--voice", "签到。", "--msg-id", "5001", "--aes-key", AES_KEY]);
+    assert!(content(&r).starts_with("签到成功"), "{r}");
+    let r = post(&bot, &["--openid", "o_voice", "--voice", "预备期多久？", "--msg-id", "5002"]);
+    assert!(content(&r).contains("一年"), "{r}");
+    // Without recognition, or a picture: the follower is told to write, and nothing is recorded.
+    let hint = "我暂时只能读懂文字消息，请把想说的用文字发给我。";
+    let r = post(&bot, &["--openid", "o_media", "--voice", "", "--msg-id", "5003"]);
+    assert_eq!(content(&r), hint, "{r}");
+    let all = post(&bot, &["--openid", "o_media", "--image", "--msg-id", "5004", "--aes-key", AES_KEY, "--copies", "2", "--gap", "0"]);
+    for reply in all.as_array().unwrap() {
+        assert_eq!(content(reply), hint, "{all}");
+    }
+    assert_eq!(bot.process.stop(), Some(0));
+    let log = std::fs::read_to_string(z.path("bot.log")).unwrap();
+    assert_eq!(log.matches("WeChat retried a message").count(), 1, "{log}");
+    let list = z.command(&["--config", path_str(&bot.config), "member", "list", "--branch", "cs"]).env("TEST_WXOA_SECRET", SECRET).output().unwrap();
+    let members = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(members.contains(":o_voice") && !members.contains("o_media"), "{members}");
+}
+
 /// The customer-service API, played by the peer; its received messages in order.
 struct ApiServer {
     _process: Running,

@@ -158,12 +158,13 @@ impl Bot {
                 self.handle_message(&message).into_iter().collect()
             }
             Event::Message(message) => self.handle_message(message).into_iter().collect(),
-            Event::Rejected { chat, reason, .. } => {
+            Event::Rejected { chat, reason, id, .. } => {
                 let text = match reason {
                     RejectReason::InvalidEncoding => self.catalog.t("bot.rejected_encoding", &[]),
                     RejectReason::TooLong { limit_bytes } => self.catalog.t("bot.rejected_too_long", &[("limit", limit_bytes)]),
+                    RejectReason::NotText => self.catalog.t("bot.rejected_not_text", &[]),
                 };
-                vec![Outgoing::text(chat.clone(), text)]
+                vec![Outgoing { reply_to: id.clone(), ..Outgoing::text(chat.clone(), text) }]
             }
             Event::Reaction { user, target, key, timestamp, .. } => {
                 if is_acknowledgement(key) {
@@ -503,11 +504,19 @@ mod tests {
             chat_kind: ChatKind::Group,
             sender: Sender { id: user("alice"), display_name: "alice".into() },
             reason,
+            id: None,
         };
         let reply = t.bot.handle(&rejected(RejectReason::InvalidEncoding));
         assert_eq!(reply[0].text, "这条消息无法识别（不是有效的 UTF-8 文本），请重新输入。");
         let reply = t.bot.handle(&rejected(RejectReason::TooLong { limit_bytes: 262_144 }));
         assert_eq!(reply[0].text, "这条消息太长了（超过 262144 字节），没有处理。");
+        let reply = t.bot.handle(&rejected(RejectReason::NotText));
+        assert_eq!(reply[0].text, "我暂时只能读懂文字消息，请把想说的用文字发给我。");
+        // The answer quotes the message when it has an id (a WeChat reply finds its callback so).
+        let id = zhibu_chat::MessageId::parse("console:m1").unwrap();
+        let Event::Rejected { chat, chat_kind, sender, reason, .. } = rejected(RejectReason::NotText) else { unreachable!() };
+        let reply = t.bot.handle(&Event::Rejected { chat, chat_kind, sender, reason, id: Some(id.clone()) });
+        assert_eq!(reply[0].reply_to, Some(id));
     }
 
     #[test]

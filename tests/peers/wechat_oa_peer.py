@@ -69,9 +69,18 @@ def message_xml(args, create_time):
                 f"<FromUserName><![CDATA[{args.openid}]]></FromUserName>"
                 f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
                 f"<Event><![CDATA[{args.event}]]></Event><EventKey><![CDATA[]]></EventKey></xml>")
-    return (f"<xml><ToUserName><![CDATA[{args.account}]]></ToUserName>"
+    head = (f"<xml><ToUserName><![CDATA[{args.account}]]></ToUserName>"
             f"<FromUserName><![CDATA[{args.openid}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<CreateTime>{create_time}</CreateTime>")
+    if args.voice is not None:
+        # WeChat adds <Recognition> when the account turned on speech recognition.
+        recognition = f"<Recognition><![CDATA[{args.voice}]]></Recognition>" if args.voice else ""
+        return (head + "<MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[media_1]]></MediaId>"
+                f"<Format><![CDATA[amr]]></Format>{recognition}<MsgId>{args.msg_id}</MsgId></xml>")
+    if args.image:
+        return (head + "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://mmbiz.qpic.cn/x]]></PicUrl>"
+                f"<MediaId><![CDATA[media_2]]></MediaId><MsgId>{args.msg_id}</MsgId></xml>")
+    return (head + "<MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{args.text}]]></Content><MsgId>{args.msg_id}</MsgId></xml>")
 
 
@@ -214,6 +223,9 @@ def main():
     s.add_argument("--text", default="签到")
     s.add_argument("--msg-id", default=str(random.randrange(10**16, 10**17)))
     s.add_argument("--event", help="an event instead of a text message (subscribe, ...)")
+    s.add_argument("--voice", metavar="RECOGNITION",
+                   help="a voice message instead, with this speech recognition ('' for none)")
+    s.add_argument("--image", action="store_true", help="an image message instead")
     s.add_argument("--raw", help="this XML as the (plaintext) message instead")
     s.add_argument("--aes-key", help="safe mode with this EncodingAESKey")
     s.add_argument("--app-id", default="wx0000000000000000")

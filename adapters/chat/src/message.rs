@@ -56,6 +56,9 @@ pub enum RejectReason {
     InvalidEncoding,
     /// The message exceeded the adapter's size limit, in bytes.
     TooLong { limit_bytes: usize },
+    /// Not text (an image, a voice message without speech recognition, a location, …), sent
+    /// where the sender expects an answer (a direct chat with the bot).
+    NotText,
 }
 
 /// What an adapter hands to the runtime.
@@ -64,7 +67,9 @@ pub enum Event {
     Message(Incoming),
     /// Input from a known sender in a known chat that could not become a message; the bot
     /// answers it with a short explanation instead of silently dropping it.
-    Rejected { chat: ChatId, chat_kind: ChatKind, sender: Sender, reason: RejectReason },
+    /// `id` is the message's own, when the platform gave one: the answer quotes it, and a
+    /// redelivery is dropped like any duplicate.
+    Rejected { chat: ChatId, chat_kind: ChatKind, sender: Sender, reason: RejectReason, id: Option<MessageId> },
     /// Someone reacted to a message with `key` (an emoji such as 👍).
     Reaction { chat: ChatId, user: UserId, target: MessageId, key: String, id: MessageId, timestamp: DateTime<Utc> },
     /// Someone has read `chat` up to `at` (a read receipt): every earlier message is read.
@@ -84,7 +89,8 @@ impl Event {
         match self {
             Event::Message(m) => Some(&m.id),
             Event::Reaction { id, .. } => Some(id),
-            Event::Rejected { .. } | Event::Read { .. } => None,
+            Event::Rejected { id, .. } => id.as_ref(),
+            Event::Read { .. } => None,
         }
     }
 }

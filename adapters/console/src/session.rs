@@ -160,6 +160,7 @@ impl Session {
             chat_kind: self.kind,
             sender: self.sender(),
             reason,
+            id: None,
         }))
     }
 

@@ -207,12 +207,13 @@ pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Opt
             Segment::Image | Segment::Other => {}
         }
     }
-    if text.len() > max_bytes {
-        return Some(Event::Rejected { chat, chat_kind, sender, reason: RejectReason::TooLong { limit_bytes: max_bytes } });
-    }
     let timestamp = frame.time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
     let digest = fnv1a([chat.as_str(), sender.id.as_str(), text.as_str()]);
     let id = ids.received(account, frame.message_id.as_str()?, timestamp.timestamp(), digest)?;
+    if text.len() > max_bytes {
+        let reason = RejectReason::TooLong { limit_bytes: max_bytes };
+        return Some(Event::Rejected { chat, chat_kind, sender, reason, id: Some(id) });
+    }
     Some(Event::Message(Incoming { chat, chat_kind, sender, text, mentions, reply_to, id, timestamp, bare_commands: false }))
 }
 

@@ -17,7 +17,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use zhibu_chat::{AdapterError, ChatId, ChatKind, Event, EventSink, Incoming, MessageId, Sender, UserId};
+use zhibu_chat::{AdapterError, ChatId, ChatKind, Event, EventSink, Incoming, MessageId, RejectReason, Sender, UserId};
 
 use crate::crypto::{random_bytes, RANDOM_BYTES};
 use crate::signature;
@@ -161,11 +161,11 @@ async fn receive(State(state): State<AppState>, Query(params): Query<Params>, bo
         fields = xml::parse_fields(&plain).map_err(bad)?;
     }
     let inbound = Inbound::from_fields(&fields).map_err(bad)?;
-    let Some((key, text, greeting)) = what_to_deliver(inner, &inbound) else {
+    let Some((key, delivery, greeting)) = what_to_deliver(inner, &inbound) else {
         tracing::debug!(kind = ?inbound.kind, "callback not for the bot; answered success");
         return Ok(success());
     };
-    let event = incoming(inner, &inbound, &key, text).map_err(bad)?;
+    let event = incoming(inner, &inbound, &key, delivery).map_err(bad)?;
 
     let (first, outcome) = inner.slots.open(&key, &inbound.openid, greeting, std::time::Instant::now());
     if first {
@@ -183,36 +183,45 @@ async fn receive(State(state): State<AppState>, Query(params): Query<Params>, bo
     }
 }
 
-/// The slot key, the text for the bot and a greeting to lead the reply, for what the bot reads:
-/// text messages and new followers.
-fn what_to_deliver(inner: &Inner, inbound: &Inbound) -> Option<(String, String, Option<String>)> {
+/// What a callback hands to the bot.
+enum Delivery {
+    /// Text to read (a message, recognised speech, or the welcome command for a new follower).
+    Text(String),
+    /// A message the bot cannot read (an image, unrecognised voice, a location, …): the follower
+    /// is told to write instead of waiting for an answer that never comes.
+    NotText,
+}
+
+/// The slot key, what to hand the bot and a greeting to lead the reply, for callbacks the bot
+/// answers: messages and new followers.
+fn what_to_deliver(inner: &Inner, inbound: &Inbound) -> Option<(String, Delivery, Option<String>)> {
     match &inbound.kind {
-        InboundKind::Text { msg_id, content } => Some((msg_id.clone(), content.clone(), None)),
+        InboundKind::Text { msg_id, content } => Some((msg_id.clone(), Delivery::Text(content.clone()), None)),
         InboundKind::Event { event } if event == "subscribe" && !inner.config.welcome.command.is_empty() => {
             let key = format!("event/{}/{}/subscribe", inbound.openid, inbound.create_time);
             let greeting = Some(inner.config.welcome.greeting.clone()).filter(|g| !g.is_empty());
-            Some((key, inner.config.welcome.command.clone(), greeting))
+            Some((key, Delivery::Text(inner.config.welcome.command.clone()), greeting))
         }
-        InboundKind::Event { .. } | InboundKind::Other { .. } => None,
+        // Every message type carries a MsgId; events do not.
+        InboundKind::Other { msg_id: Some(msg_id), .. } => Some((msg_id.clone(), Delivery::NotText, None)),
+        InboundKind::Event { .. } | InboundKind::Other { msg_id: None, .. } => None,
     }
 }
 
-fn incoming(inner: &Inner, inbound: &Inbound, key: &str, text: String) -> Result<Event, zhibu_chat::IdError> {
+fn incoming(inner: &Inner, inbound: &Inbound, key: &str, delivery: Delivery) -> Result<Event, zhibu_chat::IdError> {
     let user = UserId::new(&inner.platform, &inbound.openid)?;
+    let chat = ChatId::new(&inner.platform, &inbound.openid)?;
+    // WeChat tells a server nothing of a follower's name; the bot shows the OpenID until a
+    // secretary names the member.
+    let sender = Sender { id: user, display_name: String::new() };
+    // The slot key: the bot's replies quote it, which is how they find the waiting callback.
+    let id = MessageId::new(&inner.platform, key)?;
+    let text = match delivery {
+        Delivery::Text(text) => text,
+        Delivery::NotText => return Ok(Event::Rejected { chat, chat_kind: ChatKind::Direct, sender, reason: RejectReason::NotText, id: Some(id) }),
+    };
     let timestamp = DateTime::<Utc>::from_timestamp(inbound.create_time, 0).unwrap_or_else(Utc::now);
-    Ok(Event::Message(Incoming {
-        chat: ChatId::new(&inner.platform, &inbound.openid)?,
-        chat_kind: ChatKind::Direct,
-        // WeChat tells a server nothing of a follower's name; the bot shows the OpenID until a
-        // secretary names the member.
-        sender: Sender { id: user, display_name: String::new() },
-        text,
-        mentions: Vec::new(),
-        reply_to: None,
-        id: MessageId::new(&inner.platform, key)?,
-        timestamp,
-        bare_commands: true,
-    }))
+    Ok(Event::Message(Incoming { chat, chat_kind: ChatKind::Direct, sender, text, mentions: Vec::new(), reply_to: None, id, timestamp, bare_commands: true }))
 }
 
 /// Hands the message to the bot and settles its slot once the bot has handled it.

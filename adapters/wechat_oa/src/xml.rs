@@ -141,7 +141,7 @@ pub enum InboundKind {
     Text { msg_id: String, content: String },
     /// `subscribe`, `unsubscribe`, `CLICK`, … (WeChat's names, as sent).
     Event { event: String },
-    /// An image, voice, location, … message: not something the bot reads.
+    /// An image, voice (unrecognised), location, … message: not something the bot reads.
     Other { msg_id: Option<String>, msg_type: String },
 }
 
@@ -154,6 +154,11 @@ impl Inbound {
         let msg_id = fields.get("MsgId").map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned);
         let kind = match msg_type {
             "text" => InboundKind::Text { msg_id: msg_id.ok_or(XmlError::Missing("MsgId"))?, content: fields.get("Content").unwrap_or_default().to_owned() },
+            // With speech recognition turned on for the account, WeChat sends what was said.
+            "voice" if msg_id.is_some() && fields.get("Recognition").is_some_and(|r| !r.trim().is_empty()) => InboundKind::Text {
+                msg_id: msg_id.unwrap_or_default(),
+                content: fields.get("Recognition").unwrap_or_default().to_owned(),
+            },
             "event" => InboundKind::Event { event: fields.require("Event")?.to_owned() },
             other => InboundKind::Other { msg_id, msg_type: other.to_owned() },
         };
@@ -212,6 +217,18 @@ mod tests {
                      <MsgType>image</MsgType><PicUrl>http://x</PicUrl><MsgId>7</MsgId></xml>";
         let kind = Inbound::from_fields(&parse_fields(image).unwrap()).unwrap().kind;
         assert_eq!(kind, InboundKind::Other { msg_id: Some("7".into()), msg_type: "image".into() });
+        let voice = |recognition: &str| {
+            format!(
+                "<xml><ToUserName>gh_1</ToUserName><FromUserName>o_b</FromUserName><CreateTime>1</CreateTime>\
+                 <MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format>{recognition}<MsgId>8</MsgId></xml>"
+            )
+        };
+        let kind = Inbound::from_fields(&parse_fields(&voice("<Recognition><![CDATA[签到。]]></Recognition>")).unwrap()).unwrap().kind;
+        assert_eq!(kind, InboundKind::Text { msg_id: "8".into(), content: "签到。".into() });
+        for unrecognised in ["", "<Recognition></Recognition>"] {
+            let kind = Inbound::from_fields(&parse_fields(&voice(unrecognised)).unwrap()).unwrap().kind;
+            assert_eq!(kind, InboundKind::Other { msg_id: Some("8".into()), msg_type: "voice".into() });
+        }
     }
 
     #[test]

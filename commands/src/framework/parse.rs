@@ -28,11 +28,16 @@ pub fn parse_command(text: &str) -> Option<ParsedCommand<'_>> {
 /// Splits a message without a prefix into its first word and the rest, for platforms without
 /// slash commands (the caller checks that the word is a command's name). `None` for an empty
 /// message.
+/// A keyword may end in sentence punctuation (`签到。`, as WeChat's speech recognition writes
+/// it, or `签到！`).
 pub fn parse_keyword(text: &str) -> Option<ParsedCommand<'_>> {
     let text = text.trim_matches(is_space);
     let end = text.find(is_space).unwrap_or(text.len());
-    (end > 0).then(|| ParsedCommand { name: &text[..end], args: text[end..].trim_matches(is_space) })
+    let name = text[..end].trim_end_matches(KEYWORD_ENDINGS);
+    (!name.is_empty()).then(|| ParsedCommand { name, args: text[end..].trim_matches(is_space) })
 }
+
+const KEYWORD_ENDINGS: [char; 6] = ['。', '！', '？', '.', '!', '?'];
 
 #[cfg(test)]
 mod tests {
@@ -57,5 +62,8 @@ mod tests {
         assert_eq!(k("　积分 本周 "), Some(("积分", "本周")));
         assert_eq!(k("签到"), Some(("签到", "")));
         assert_eq!(k("  "), None);
+        assert_eq!(k("签到。"), Some(("签到", "")));
+        assert_eq!(k("积分！ 本周。"), Some(("积分", "本周。")));
+        assert_eq!(k("？"), None);
     }
 }
