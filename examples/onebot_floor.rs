@@ -2,7 +2,7 @@
 //! the protocol's minimum and nothing else. It parses each frame, answers `/echo X` with X and
 //! anything else with a fixed line, as one `send_group_msg` with a reply segment, and ignores
 //! action responses. Same runtime shape as `zhibu run` (current-thread tokio, tungstenite
-//! reading 8 KiB at a time, serde_json), no store, no commands.
+//! reading 2 KiB at a time, serde_json), no store, no commands.
 //!
 //! What zhibu costs above this is the price of its own work; docs/benchmarks.md compares the
 //! two under the shared harness's load generator:
@@ -26,8 +26,9 @@ async fn main() -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
-            // tungstenite zeroes its read chunk before every read: 128 KiB by default.
-            let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+            // tungstenite zeroes its read chunk before every read: 128 KiB by default. The same
+            // chunk as zhibu's OneBot adapter.
+            let config = WebSocketConfig::default().read_buffer_size(2 * 1024);
             let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
             let mut sent = 0u64;
             while let Some(Ok(message)) = ws.next().await {

@@ -240,7 +240,13 @@ async fn shard_sender(adapters: Adapters, mut handled: mpsc::Receiver<Handled>, 
 fn handle_once(bot: &Bot, event: &Event, marks: Marks) -> Vec<zhibu_chat::Outgoing> {
     let store = bot.store();
     if let Some(id) = event.id() {
-        match store.was_handled(id) {
+        // An event that only reads is recorded in memory only, so memory is all there is to ask;
+        // one that may write is also looked up in the store (a redelivery after a restart).
+        let handled = match marks {
+            Marks::InMemory => Ok(store.was_handled_in_memory(id)),
+            Marks::Durable => store.was_handled(id),
+        };
+        match handled {
             Ok(true) => {
                 tracing::info!(%id, "event handled before a restart; dropped");
                 return Vec::new();

@@ -149,6 +149,11 @@ async fn the_protocol_details_a_napcat_would_exercise() {
     // the write and sees it, though it could have been answered on the I/O thread at once.
     ws.send(Message::text(group_message(510, 300003, json!("/echo 在吗")))).await.unwrap();
     assert!(text_of(&next_action(&mut ws, Duration::from_secs(5)).await.unwrap()).contains("在吗"));
+    // A frame several times the adapter's read chunk (9 KB) arrives whole: its JSON parses, and
+    // the echo quotes the start of it.
+    ws.send(Message::text(group_message(509, 300003, json!(format!("/echo {}", "长".repeat(3000)))))).await.unwrap();
+    let quoted = text_of(&next_action(&mut ws, Duration::from_secs(5)).await.expect("a reply to the long frame"));
+    assert!(quoted.contains(&format!("「{}…」", "长".repeat(64))), "{quoted}");
     for (id, text) in [(511, "/签到"), (512, "/积分"), (513, "/echo 一")] {
         ws.send(Message::text(group_message(id, 300003, json!(text)))).await.unwrap();
     }

@@ -50,10 +50,11 @@ pub const PLATFORM: &str = "onebot";
 const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// How much tungstenite reads from the socket at a time. It zeroes that much of its buffer
-/// before every read, so its 128 KiB default cost a 128 KiB memset per frame: 70% of the
-/// instructions the bot spent per OneBot message (callgrind). OneBot events are a few hundred
-/// bytes; a larger frame still arrives whole, in several reads.
-const READ_CHUNK_BYTES: usize = 8 * 1024;
+/// before every read attempt (twice per frame: the read, and the one that finds the socket
+/// empty), so its 128 KiB default cost 256 KiB of memset per frame, 70% of the instructions the
+/// bot spent per OneBot message (callgrind). OneBot events are a few hundred bytes and action
+/// responses less; a larger frame still arrives whole, in several reads.
+const READ_CHUNK_BYTES: usize = 2 * 1024;
 
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
