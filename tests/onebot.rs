@@ -171,6 +171,14 @@ async fn the_protocol_details_a_napcat_would_exercise() {
     assert_eq!(action["action"], "send_private_msg");
     assert_eq!(action["params"]["user_id"], 300001);
     assert!(text_of(&action).contains("一年"), "{action}");
+    // A picture alone, sent to the bot: a hint to write, quoting it.
+    let picture = json!({"time": chrono::Utc::now().timestamp(), "self_id": 10001000, "post_type": "message", "message_type": "private",
+        "sub_type": "friend", "message_id": 504, "user_id": 300001, "message": [{"type": "image", "data": {"file": "a.jpg"}}],
+        "raw_message": "", "font": 0, "sender": {"user_id": 300001, "nickname": "同学300001"}});
+    ws.send(Message::text(picture.to_string())).await.unwrap();
+    let action = next_action(&mut ws, Duration::from_secs(5)).await.expect("a hint");
+    assert_eq!(action["params"]["message"][0], json!({"type": "reply", "data": {"id": "504"}}));
+    assert_eq!(text_of(&action), "我暂时只能读懂文字消息，请把想说的用文字发给我。");
     // A mention of another member comes back as an `at` segment when the bot names them.
     // A second check-in the same day is refused, politely.
     ws.send(Message::text(group_message(503, 300001, json!("/签到")))).await.unwrap();

@@ -190,6 +190,7 @@ pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Opt
     let mut text = String::new();
     let mut mentions = Vec::new();
     let mut reply_to = None;
+    let mut media = false;
     for segment in frame.message.map(|m| m.segments()).unwrap_or_default() {
         match segment {
             Segment::Text(t) => text.push_str(&t),
@@ -204,7 +205,7 @@ pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Opt
                 }
             }
             Segment::Reply { id } => reply_to = ids.message(account, &id),
-            Segment::Image | Segment::Other => {}
+            Segment::Image | Segment::Other => media = true,
         }
     }
     let timestamp = frame.time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
@@ -213,6 +214,11 @@ pub fn to_event(ids: &Ids, frame: Frame, account: &str, max_bytes: usize) -> Opt
     if text.len() > max_bytes {
         let reason = RejectReason::TooLong { limit_bytes: max_bytes };
         return Some(Event::Rejected { chat, chat_kind, sender, reason, id: Some(id) });
+    }
+    // A picture or sticker alone, sent to the bot itself, waits for an answer; in a group it is
+    // talk among members.
+    if media && chat_kind == ChatKind::Direct && text.trim().is_empty() {
+        return Some(Event::Rejected { chat, chat_kind, sender, reason: RejectReason::NotText, id: Some(id) });
     }
     Some(Event::Message(Incoming { chat, chat_kind, sender, text, mentions, reply_to, id, timestamp, bare_commands: false }))
 }
@@ -281,6 +287,25 @@ mod tests {
         let text = "长".repeat(500);
         let f = frame(&format!(r#"{{"post_type":"message","message_type":"group","message_id":1,"group_id":2,"user_id":3,"message":"{text}"}}"#));
         assert!(matches!(to_event(&ids, f, "9", 100), Some(Event::Rejected { reason: RejectReason::TooLong { limit_bytes: 100 }, .. })));
+    }
+
+    #[test]
+    fn a_picture_sent_to_the_bot_gets_a_hint_and_one_in_a_group_is_talk() {
+        let ids = Ids::new();
+        let picture = |kind: &str, message: &str| {
+            frame(&format!(
+                r#"{{"post_type":"message","message_type":"{kind}","message_id":7,"group_id":2,"user_id":3,"message":{message}}}"#
+            ))
+        };
+        let image = r#"[{"type":"image","data":{"file":"a.jpg","url":"http://x/a.jpg"}}]"#;
+        let Some(Event::Rejected { reason, id, .. }) = to_event(&ids, picture("private", image), "9", 1000) else { panic!() };
+        assert_eq!((reason, ids.local_message(&id.unwrap())), (RejectReason::NotText, "7"));
+        assert!(matches!(to_event(&ids, picture("private", r#""[CQ:face,id=14]""#), "9", 1000), Some(Event::Rejected { .. })));
+        let Some(Event::Message(m)) = to_event(&ids, picture("group", image), "9", 1000) else { panic!() };
+        assert_eq!(m.text, "");
+        // A picture with words is a message.
+        let captioned = r#"[{"type":"image","data":{"file":"a.jpg"}},{"type":"text","data":{"text":"/签到"}}]"#;
+        assert!(matches!(to_event(&ids, picture("private", captioned), "9", 1000), Some(Event::Message(_))));
     }
 
     #[test]
