@@ -112,7 +112,15 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         dispatch(&dispatching, rx, &shards, adapters_done).await;
         shards
     });
-    let shards = dispatch.await.context("the event loop failed")?;
+    // Should the loop ever fail, everything stops as on a signal: replies drain, the store is
+    // flushed, and the run ends with the error.
+    let (shards, loop_failure) = match dispatch.await {
+        Ok(shards) => (Some(shards), None),
+        Err(e) => {
+            shutdown.cancel();
+            (None, Some(e))
+        }
+    };
     let startup_failure = collector.await.ok().flatten();
     match scheduler_task.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
@@ -125,6 +133,9 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     }
     let store = bot.store().clone();
     tokio::task::spawn_blocking(move || store.flush_all()).await?.context("flushing the store at shutdown")?;
+    if let Some(e) = loop_failure {
+        return Err(anyhow::Error::new(e).context("the event loop failed"));
+    }
     match startup_failure {
         Some(message) => Err(StartupError(message).into()),
         None => Ok(()),
