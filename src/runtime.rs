@@ -146,6 +146,9 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
 /// here when it needs no fsync and nothing of its shard is waiting, else queued for the shard's
 /// handler thread.
 async fn dispatch(bot: &Bot, mut rx: mpsc::Receiver<Envelope>, shards: &[Shard], adapters_done: CancellationToken) {
+    // Made once, not per event: a `cancelled()` future registers with its token when polled.
+    let all_stopped = adapters_done.cancelled();
+    tokio::pin!(all_stopped);
     loop {
         let envelope = tokio::select! {
             biased;
@@ -153,7 +156,7 @@ async fn dispatch(bot: &Bot, mut rx: mpsc::Receiver<Envelope>, shards: &[Shard],
                 Some(envelope) => envelope,
                 None => break,
             },
-            () = adapters_done.cancelled() => match rx.try_recv() {
+            () = &mut all_stopped => match rx.try_recv() {
                 Ok(envelope) => envelope,
                 Err(_) => break,
             },

@@ -37,11 +37,21 @@ pub enum CallError {
     Encode(String),
 }
 
+/// A call waiting for its response.
+#[derive(Debug)]
+struct Waiter {
+    answer: oneshot::Sender<Result<Frame, CallError>>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
 /// The sending half of a connection, shared with whoever calls actions.
 #[derive(Debug)]
 pub struct Connection {
     out: mpsc::Sender<Message>,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Frame>>>,
+    /// Calls by echo. The connection's once-a-second tick fails those past their deadline, so a
+    /// call arms no timer of its own.
+    pending: Mutex<HashMap<u64, Waiter>>,
     next_echo: AtomicU64,
     /// Cancelled when the connection ends, or to make it end (a newer one replaced it).
     pub closed: CancellationToken,
@@ -53,11 +63,12 @@ impl Connection {
         (Arc::new(Self { out, pending: Mutex::new(HashMap::new()), next_echo: AtomicU64::new(1), closed: CancellationToken::new() }), rx)
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Frame>>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Calls `action` and waits for its response frame.
+    /// Calls `action` and waits for its response frame, at most `timeout` (checked once a
+    /// second, so up to a second more).
     pub async fn call<P: Serialize>(&self, action: &str, params: P, timeout: Duration) -> Result<Frame, CallError> {
         #[derive(Serialize)]
         struct Call<'a, P> {
@@ -70,18 +81,26 @@ impl Connection {
         let mut frame = Vec::with_capacity(512);
         serde_json::to_writer(&mut frame, &Call { action, params, echo }).map_err(|e| CallError::Encode(e.to_string()))?;
         let frame = String::from_utf8(frame).map_err(|e| CallError::Encode(e.to_string()))?;
-        let (tx, rx) = oneshot::channel();
-        self.pending().insert(echo, tx);
+        let (answer, rx) = oneshot::channel();
+        self.pending().insert(echo, Waiter { answer, deadline: Instant::now() + timeout, timeout });
         if self.out.send(Message::text(frame)).await.is_err() {
             self.pending().remove(&echo);
             return Err(CallError::Closed);
         }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(frame)) => Ok(frame),
-            Ok(Err(_)) => Err(CallError::Closed),
-            Err(_) => {
-                self.pending().remove(&echo);
-                Err(CallError::Timeout(timeout))
+        // The waiter is dropped unanswered when the connection ends.
+        rx.await.unwrap_or(Err(CallError::Closed))
+    }
+
+    /// Fails the calls whose deadline has passed.
+    fn expire(&self, now: Instant) {
+        let mut pending = self.pending();
+        if pending.is_empty() {
+            return;
+        }
+        let late: Vec<u64> = pending.iter().filter(|(_, w)| w.deadline <= now).map(|(echo, _)| *echo).collect();
+        for echo in late {
+            if let Some(waiter) = pending.remove(&echo) {
+                let _ = waiter.answer.send(Err(CallError::Timeout(waiter.timeout)));
             }
         }
     }
@@ -90,7 +109,7 @@ impl Connection {
         let echo = frame.echo.as_ref().and_then(|e| e.as_str()?.parse::<u64>().ok());
         match echo.and_then(|e| self.pending().remove(&e)) {
             Some(waiter) => {
-                let _ = waiter.send(frame);
+                let _ = waiter.answer.send(Ok(frame));
             }
             None => tracing::debug!(echo = ?frame.echo, "a response nobody is waiting for (timed out?)"),
         }
@@ -166,13 +185,20 @@ where
     let mut heartbeat: Option<Duration> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Made once: a `cancelled()` future registers with its token when first polled, so one made
+    // per turn of the loop would register and unregister for every frame.
+    let stopping = shutdown.cancelled();
+    let replaced = conn.closed.cancelled();
+    tokio::pin!(stopping, replaced);
     let result = loop {
+        // In this order: stop first, then write what is queued, then read, then the liveness tick.
         tokio::select! {
-            () = shutdown.cancelled() => {
+            biased;
+            () = &mut stopping => {
                 let _ = ws.close(None).await;
                 break Ok(());
             }
-            () = conn.closed.cancelled() => {
+            () = &mut replaced => {
                 let _ = ws.close(None).await;
                 break Err("replaced by a newer connection of the same account".into());
             }
@@ -237,6 +263,7 @@ where
                 }
             }
             _ = tick.tick() => {
+                conn.expire(Instant::now());
                 if let Some(interval) = heartbeat {
                     let silent = last_event.elapsed();
                     if silent > interval * 2 {
@@ -262,4 +289,53 @@ where
     conn.pending().clear();
     ctx.accounts.unregister(&conn);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Starts a call and returns it with the echo it was sent with.
+    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::Receiver<Message>) -> (tokio::task::JoinHandle<Result<Frame, CallError>>, u64) {
+        let caller = {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.call("send_group_msg", serde_json::Map::new(), TIMEOUT).await })
+        };
+        let Some(Message::Text(text)) = outgoing.recv().await else { panic!("the call was not written") };
+        let call: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        (caller, call["echo"].as_u64().unwrap())
+    }
+
+    /// The call's outcome, which must come at once.
+    async fn settled(caller: tokio::task::JoinHandle<Result<Frame, CallError>>) -> Result<(), CallError> {
+        tokio::time::timeout(Duration::from_secs(1), caller).await.expect("the call is still waiting").unwrap().map(drop)
+    }
+
+    fn response(echo: u64) -> Frame {
+        serde_json::from_str(&format!(r#"{{"status":"ok","retcode":0,"data":{{"message_id":7}},"echo":{echo}}}"#)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_gets_its_response_and_fails_past_its_deadline_or_when_the_connection_ends() {
+        let (conn, mut outgoing) = Connection::new();
+
+        let (mut caller, echo) = start_call(&conn, &mut outgoing).await;
+        conn.expire(Instant::now() + TIMEOUT / 2);
+        assert!(tokio::time::timeout(Duration::from_millis(20), &mut caller).await.is_err(), "answered before its response came");
+        conn.answer(response(echo));
+        assert_eq!(caller.await.unwrap().unwrap().data_id("message_id").as_deref(), Some("7"));
+
+        let (caller, echo) = start_call(&conn, &mut outgoing).await;
+        conn.expire(Instant::now() + TIMEOUT);
+        assert_eq!(settled(caller).await, Err(CallError::Timeout(TIMEOUT)));
+        // A response that comes after all is nobody's.
+        conn.answer(response(echo));
+        assert!(conn.pending().is_empty());
+
+        let (caller, _) = start_call(&conn, &mut outgoing).await;
+        conn.pending().clear(); // what the end of the connection does
+        assert_eq!(settled(caller).await, Err(CallError::Closed));
+    }
 }
