@@ -191,7 +191,9 @@ where
     let replaced = conn.closed.cancelled();
     tokio::pin!(stopping, replaced);
     let result = loop {
-        // In this order: stop first, then write what is queued, then read, then the liveness tick.
+        // In this order: stop first, then write what is queued, then read, then the liveness tick
+        // (after reading, so frames already waiting count before silence is judged; the tick runs
+        // whenever the socket has nothing waiting).
         tokio::select! {
             biased;
             () = &mut stopping => {
