@@ -22,7 +22,11 @@ pub fn run_with_verdict(ctx: &Ctx<'_>, question: &str) -> Result<(Reply, Verdict
             tracing::warn!(error = %e, "recording an unanswered question failed");
         }
     }
-    let secretaries = ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?;
+    // A sure answer names nobody; only the other replies point to the secretary.
+    let secretaries = match found.verdict {
+        Verdict::Answer => Vec::new(),
+        Verdict::Suggest | Verdict::Unknown => ctx.store.names_with_role(&ctx.branch.id, Role::Secretary)?,
+    };
     Ok((Reply::text(render(&found, ctx.catalog, &secretaries)), found.verdict))
 }
 
