@@ -14,9 +14,11 @@
 //! ```
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "floor/mod.rs"]
+mod floor;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
@@ -33,29 +35,9 @@ async fn main() -> std::io::Result<()> {
             let mut sent = 0u64;
             while let Some(Ok(message)) = ws.next().await {
                 let Message::Text(text) = message else { continue };
-                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-                if event.get("post_type").and_then(Value::as_str) != Some("message") {
-                    continue; // meta events and action responses
-                }
-                let said: String = match &event["message"] {
-                    Value::String(s) => s.clone(),
-                    Value::Array(segments) => segments.iter().filter_map(|s| s["data"]["text"].as_str()).collect(),
-                    _ => String::new(),
-                };
-                let reply = said.strip_prefix("/echo ").unwrap_or("不知道");
+                let Some(action) = floor::reply(text.as_str(), sent + 1) else { continue };
                 sent += 1;
-                let action = json!({
-                    "action": "send_group_msg",
-                    "params": {
-                        "group_id": event["group_id"],
-                        "message": [
-                            {"type": "reply", "data": {"id": event["message_id"].to_string()}},
-                            {"type": "text", "data": {"text": reply}},
-                        ],
-                    },
-                    "echo": sent,
-                });
-                if ws.send(Message::Text(action.to_string().into())).await.is_err() {
+                if ws.send(Message::Text(action.into())).await.is_err() {
                     return;
                 }
             }
