@@ -2,6 +2,7 @@
 //! to, enrolls new members, parses the command, runs the declared checks and the command, and
 //! renders errors through the catalog. It never calls an adapter and needs no async runtime.
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -347,13 +348,13 @@ impl Bot {
     fn member_for(&self, branch: &BranchSettings, sender: &Sender) -> Result<Member, StoreError> {
         let name = clean_name(&sender.display_name, sender);
         match self.store.member(&branch.id, &sender.id)? {
-            Some(member) if member.name == name => Ok(member),
-            Some(member) => self.store.note_member(&Member { name, ..member }),
+            Some(member) if member.name == *name => Ok(member),
+            Some(member) => self.store.note_member(&Member { name: name.into_owned(), ..member }),
             None => {
                 let member = Member {
                     branch: branch.id.clone(),
                     user: sender.id.clone(),
-                    name,
+                    name: name.into_owned(),
                     role: configured_role(branch, sender).unwrap_or(branch.default_role),
                     joined_at: self.clock.now(),
                 };
@@ -379,14 +380,31 @@ fn configured_role(branch: &BranchSettings, sender: &Sender) -> Option<Role> {
 }
 
 /// A display name fit for lists: sanitized, one line, at most 32 characters; the platform's
-/// user id when the platform gives no usable name.
-fn clean_name(display: &str, sender: &Sender) -> String {
+/// user id when the platform gives no usable name. Borrowed when the name is fit already, as
+/// it is on almost every message.
+fn clean_name<'a>(display: &'a str, sender: &Sender) -> Cow<'a, str> {
+    if is_clean_name(display) {
+        return Cow::Borrowed(display);
+    }
     let name: String = sanitize_text(display).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(32).collect();
     if name.is_empty() {
-        sender.id.local().chars().take(32).collect()
+        Cow::Owned(sender.id.local().chars().take(32).collect())
     } else {
-        name
+        Cow::Owned(name)
     }
+}
+
+/// Whether cleaning would leave `display` as it is: 1 to 32 characters, no control characters,
+/// and no whitespace but single spaces between words.
+fn is_clean_name(display: &str) -> bool {
+    let mut after_space = true;
+    for (n, c) in display.chars().enumerate() {
+        if n == 32 || c.is_control() || (c.is_whitespace() && (c != ' ' || after_space)) {
+            return false;
+        }
+        after_space = c == ' ';
+    }
+    !after_space
 }
 
 fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -423,10 +441,26 @@ fn is_acknowledgement(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender, UserId};
-    use super::is_acknowledgement;
+    use super::{clean_name, is_acknowledgement};
 
     use crate::testing::{user, BotTester};
     use crate::Settings;
+
+    #[test]
+    fn display_names_are_cleaned_the_same_with_or_without_the_shortcut() {
+        let sender = Sender { id: UserId::parse("onebot:300001").unwrap(), display_name: String::new() };
+        let slow = |d: &str| {
+            let name: String = zhibu_chat::sanitize_text(d).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(32).collect();
+            if name.is_empty() { "300001".to_owned() } else { name }
+        };
+        let long = "长".repeat(32);
+        let longer = "长".repeat(33);
+        for d in ["王五", "Li Lei", "a b c", " 王五", "王五 ", "王  五", "王\t五", "王\n五", "\u{1b}[31m红\u{1b}[0m", "王\u{3000}五", "", "   ", "\u{7}", &long, &longer, "x"] {
+            let borrowed = matches!(clean_name(d, &sender), std::borrow::Cow::Borrowed(_));
+            assert_eq!(clean_name(d, &sender), slow(d), "{d:?}");
+            assert_eq!(borrowed, slow(d) == d && !d.is_empty(), "{d:?} borrowed: {borrowed}");
+        }
+    }
 
     #[test]
     fn events_answered_without_an_fsync_confirm_no_write() {

@@ -115,6 +115,17 @@ impl Catalog {
             return template.to_owned();
         }
         let mut out = String::with_capacity(template.len() + 16);
+        self.fill(&mut out, template, args);
+        out
+    }
+
+    /// [`Catalog::t`] appended to `out`: for a reply built from several messages, or one whose
+    /// values are long (an FAQ answer), in a buffer the caller sizes once.
+    pub fn t_into(&self, out: &mut String, key: &str, args: &[(&str, &dyn Display)]) {
+        self.fill(out, self.get(key), args);
+    }
+
+    fn fill(&self, out: &mut String, template: &str, args: &[(&str, &dyn Display)]) {
         let mut rest = template;
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
@@ -142,7 +153,6 @@ impl Catalog {
             }
         }
         out.push_str(rest);
-        out
     }
 
     /// A role's name in this language.

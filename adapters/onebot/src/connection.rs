@@ -16,7 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use zhibu_chat::EventSink;
 
-use crate::frame::{to_event, Frame, Ids, Kind};
+use crate::frame::{to_event, Frame, Ids, Kind, Response};
 
 /// How long a connection may stay silent before it is pinged, and how long a ping may go
 /// unanswered before the connection counts as dead.
@@ -40,7 +40,7 @@ pub enum CallError {
 /// A call waiting for its response.
 #[derive(Debug)]
 struct Waiter {
-    answer: oneshot::Sender<Result<Frame, CallError>>,
+    answer: oneshot::Sender<Result<Response, CallError>>,
     deadline: Instant,
     timeout: Duration,
 }
@@ -69,7 +69,7 @@ impl Connection {
 
     /// Calls `action` and waits for its response frame, at most `timeout` (checked once a
     /// second, so up to a second more).
-    pub async fn call<P: Serialize>(&self, action: &str, params: P, timeout: Duration) -> Result<Frame, CallError> {
+    pub async fn call<P: Serialize>(&self, action: &str, params: P, timeout: Duration) -> Result<Response, CallError> {
         #[derive(Serialize)]
         struct Call<'a, P> {
             action: &'a str,
@@ -105,11 +105,10 @@ impl Connection {
         }
     }
 
-    fn answer(&self, frame: Frame) {
-        let echo = frame.echo.as_ref().and_then(|e| e.as_str()?.parse::<u64>().ok());
-        match echo.and_then(|e| self.pending().remove(&e)) {
+    fn answer(&self, frame: &Frame<'_>) {
+        match frame.echo().and_then(|e| self.pending().remove(&e)) {
             Some(waiter) => {
-                let _ = waiter.answer.send(Ok(frame));
+                let _ = waiter.answer.send(Ok(frame.response()));
             }
             None => tracing::debug!(echo = ?frame.echo, "a response nobody is waiting for (timed out?)"),
         }
@@ -244,10 +243,10 @@ where
                             }
                         }
                         match frame.kind() {
-                            Kind::Response => conn.answer(frame),
+                            Kind::Response => conn.answer(&frame),
                             Kind::Message => {
                                 let Some(acct) = account.as_deref() else { continue };
-                                if let Some(event) = to_event(&ctx.ids, frame, acct, ctx.max_message_bytes) {
+                                if let Some(event) = to_event(&ctx.ids, &frame, acct, ctx.max_message_bytes) {
                                     if ctx.sink.deliver(event).await.is_err() {
                                         break Ok(());
                                     }
@@ -300,7 +299,7 @@ mod tests {
     const TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Starts a call and returns it with the echo it was sent with.
-    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::Receiver<Message>) -> (tokio::task::JoinHandle<Result<Frame, CallError>>, u64) {
+    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::Receiver<Message>) -> (tokio::task::JoinHandle<Result<Response, CallError>>, u64) {
         let caller = {
             let conn = conn.clone();
             tokio::spawn(async move { conn.call("send_group_msg", serde_json::Map::new(), TIMEOUT).await })
@@ -311,12 +310,16 @@ mod tests {
     }
 
     /// The call's outcome, which must come at once.
-    async fn settled(caller: tokio::task::JoinHandle<Result<Frame, CallError>>) -> Result<(), CallError> {
+    async fn settled(caller: tokio::task::JoinHandle<Result<Response, CallError>>) -> Result<(), CallError> {
         tokio::time::timeout(Duration::from_secs(1), caller).await.expect("the call is still waiting").unwrap().map(drop)
     }
 
-    fn response(echo: u64) -> Frame {
-        serde_json::from_str(&format!(r#"{{"status":"ok","retcode":0,"data":{{"message_id":7}},"echo":{echo}}}"#)).unwrap()
+    fn response(echo: u64) -> String {
+        format!(r#"{{"status":"ok","retcode":0,"data":{{"message_id":7}},"echo":{echo}}}"#)
+    }
+
+    fn answer(conn: &Connection, text: &str) {
+        conn.answer(&serde_json::from_str(text).unwrap());
     }
 
     #[tokio::test]
@@ -326,14 +329,14 @@ mod tests {
         let (mut caller, echo) = start_call(&conn, &mut outgoing).await;
         conn.expire(Instant::now() + TIMEOUT / 2);
         assert!(tokio::time::timeout(Duration::from_millis(20), &mut caller).await.is_err(), "answered before its response came");
-        conn.answer(response(echo));
-        assert_eq!(caller.await.unwrap().unwrap().data_id("message_id").as_deref(), Some("7"));
+        answer(&conn, &response(echo));
+        assert_eq!(caller.await.unwrap().unwrap().message_id.as_deref(), Some("7"));
 
         let (caller, echo) = start_call(&conn, &mut outgoing).await;
         conn.expire(Instant::now() + TIMEOUT);
         assert_eq!(settled(caller).await, Err(CallError::Timeout(TIMEOUT)));
         // A response that comes after all is nobody's.
-        conn.answer(response(echo));
+        answer(&conn, &response(echo));
         assert!(conn.pending().is_empty());
 
         let (caller, _) = start_call(&conn, &mut outgoing).await;

@@ -36,7 +36,7 @@ pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_t
                 let (login, ctx2) = (conn.clone(), ctx.clone());
                 tokio::spawn(async move {
                     if let Ok(frame) = login.call("get_login_info", serde_json::Map::new(), action_timeout).await {
-                        if let Some(id) = frame.data_id("user_id") {
+                        if let Some(id) = frame.user_id {
                             ctx2.accounts.register(&id, &login);
                         }
                     }

@@ -189,15 +189,10 @@ impl Adapter for OneBotAdapter {
         let conn = self.accounts.get(account).ok_or_else(|| SendError::Transient(format!("OneBot account {account} is not connected")))?;
         self.pacer.wait(message.chat.as_str()).await;
         let response = conn.call(action, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
-        match response.status.as_ref().and_then(|s| s.as_str()) {
-            Some("ok" | "async") => Ok(response.data_id("message_id").and_then(|id| self.ids.message(account, &id))),
-            _ => {
-                let why = response.wording.clone().or_else(|| match &response.message {
-                    Some(message::RawMessage::Text(t)) => Some(t.clone()),
-                    _ => None,
-                });
-                Err(SendError::Permanent(format!("{action} refused: retcode {} {}", response.retcode.unwrap_or(-1), why.unwrap_or_default())))
-            }
+        if response.accepted {
+            Ok(response.message_id.and_then(|id| self.ids.message(account, &id)))
+        } else {
+            Err(SendError::Permanent(format!("{action} refused: retcode {} {}", response.retcode.unwrap_or(-1), response.why.unwrap_or_default())))
         }
     }
 

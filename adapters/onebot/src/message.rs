@@ -2,7 +2,9 @@
 //!
 //! Both directions go through typed serde, not `serde_json::Value`: a message event is read
 //! and a reply written once per message, and building and dropping `Value` trees was a fifth
-//! of the bot's instructions per OneBot message.
+//! of the bot's instructions per OneBot message. What is read borrows from the frame's text
+//! where it can (a string without escapes, a number formatted in place): allocations were a
+//! fifth of the instructions too.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,34 +15,37 @@ use serde::{Deserialize, Serialize};
 /// A `message` value as an implementation sends it: a CQ string, a segment array, or (rarely)
 /// a single segment.
 #[derive(Debug, Clone)]
-pub enum RawMessage {
-    Text(String),
-    Segments(Vec<RawSegment>),
-    One(RawSegment),
+pub enum RawMessage<'a> {
+    Text(Cow<'a, str>),
+    Segments(Vec<RawSegment<'a>>),
+    One(RawSegment<'a>),
 }
 
-impl<'de> Deserialize<'de> for RawMessage {
+impl<'de: 'a, 'a> Deserialize<'de> for RawMessage<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MessageVisitor;
         impl<'de> Visitor<'de> for MessageVisitor {
-            type Value = RawMessage;
+            type Value = RawMessage<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a CQ string, a segment array or a segment")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawMessage, E> {
-                Ok(RawMessage::Text(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(RawMessage::Text(Cow::Borrowed(v)))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<RawMessage, E> {
-                Ok(RawMessage::Text(v))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawMessage::Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMessage, A::Error> {
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(RawMessage::Text(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(64));
                 while let Some(segment) = seq.next_element()? {
                     list.push(segment);
                 }
                 Ok(RawMessage::Segments(list))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawMessage, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 RawSegment::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawMessage::One)
             }
         }
@@ -51,104 +56,149 @@ impl<'de> Deserialize<'de> for RawMessage {
 /// One segment as sent: `{"type": "...", "data": {...}}`. Only the data fields the bot reads
 /// are kept; the rest are skipped unread.
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawSegment {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub data: Option<SegmentData>,
+pub struct RawSegment<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Scalar<'a>,
+    #[serde(default, borrow)]
+    pub data: Option<SegmentData<'a>>,
 }
 
 /// The data fields of a segment the bot reads.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct SegmentData {
-    #[serde(default)]
-    text: Scalar,
-    #[serde(default)]
-    qq: Scalar,
-    #[serde(default)]
-    name: Scalar,
-    #[serde(default)]
-    id: Scalar,
+pub struct SegmentData<'a> {
+    #[serde(default, borrow)]
+    text: Scalar<'a>,
+    #[serde(default, borrow)]
+    qq: Scalar<'a>,
+    #[serde(default, borrow)]
+    name: Scalar<'a>,
+    #[serde(default, borrow)]
+    id: Scalar<'a>,
 }
 
 /// A JSON value read as text when it is a string or a number, and as nothing when it is
 /// anything else: ids (numbers from QQ, strings from some WeChat bridges), `echo`, `status`,
-/// and segment data, which some implementations send as numbers.
+/// and segment data, which some implementations send as numbers. A string without escapes is
+/// borrowed from the frame and an integer is formatted in place: reading one allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scalar(pub Option<String>);
+pub enum Scalar<'a> {
+    #[default]
+    Absent,
+    Text(Cow<'a, str>),
+    Int(IntText),
+}
 
-impl Scalar {
-    pub fn as_str(&self) -> Option<&str> {
-        self.0.as_deref()
+/// An integer as its decimal text, held in place (the longest, `i64::MIN`, has 20 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct IntText {
+    digits: [u8; 20],
+    len: u8,
+}
+
+impl IntText {
+    fn new(text: &str) -> Self {
+        let mut digits = [0u8; 20];
+        let len = text.len().min(digits.len());
+        digits[..len].copy_from_slice(&text.as_bytes()[..len]);
+        Self { digits, len: len as u8 }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ever itoa's ASCII output.
+        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 
-impl<'de> Deserialize<'de> for Scalar {
+impl fmt::Debug for IntText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Scalar<'_> {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Absent => None,
+            Scalar::Text(t) => Some(t),
+            Scalar::Int(i) => Some(i.as_str()),
+        }
+    }
+
+    /// The text, borrowed from the frame where it is.
+    pub fn as_cow(&self) -> Option<Cow<'_, str>> {
+        self.as_str().map(Cow::Borrowed)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ScalarVisitor;
         impl<'de> Visitor<'de> for ScalarVisitor {
-            type Value = Scalar;
+            type Value = Scalar<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_owned())))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Borrowed(v)))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v)))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(v)))
             }
             // Ids are numbers in most frames: itoa, not the formatting machinery.
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(itoa::Buffer::new().format(v).to_owned())))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(IntText::new(itoa::Buffer::new().format(v))))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(itoa::Buffer::new().format(v).to_owned())))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(IntText::new(itoa::Buffer::new().format(v))))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(serde_json::Number::from_f64(v).map(|n| n.to_string())))
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Scalar::Absent, |n| Scalar::Text(Cow::Owned(n.to_string()))))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-                Ok(Scalar(None))
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Absent)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar(None))
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Absent)
             }
-            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar(None))
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Absent)
             }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
                 d.deserialize_any(self)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar(None))
+                Ok(Scalar::Absent)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar(None))
+                Ok(Scalar::Absent)
             }
         }
         deserializer.deserialize_any(ScalarVisitor)
     }
 }
 
-/// The parts of a message the bot cares about.
+/// The parts of a message the bot cares about, borrowed from the frame where they can be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Text(String),
+pub enum Segment<'a> {
+    Text(Cow<'a, str>),
     /// `@qq` (`qq` may be `all`), with the name the implementation gave, if any.
-    At { qq: String, name: Option<String> },
-    Reply { id: String },
+    At { qq: Cow<'a, str>, name: Option<Cow<'a, str>> },
+    Reply { id: Cow<'a, str> },
     Image,
     /// Faces, records, files, …: not text, not for the bot.
     Other,
 }
 
-impl RawSegment {
-    fn parse(&self) -> Segment {
+impl<'a> RawSegment<'a> {
+    fn parse(&self) -> Segment<'_> {
         let data = self.data.as_ref();
-        let field = |pick: fn(&SegmentData) -> &Scalar| data.and_then(|d| pick(d).0.clone());
-        match self.kind.as_str() {
+        let field = |pick: for<'s> fn(&'s SegmentData<'a>) -> &'s Scalar<'a>| data.and_then(|d| pick(d).as_cow());
+        match self.kind.as_str().unwrap_or("") {
             "text" => Segment::Text(field(|d| &d.text).unwrap_or_default()),
             "at" => match field(|d| &d.qq) {
                 Some(qq) => Segment::At { qq, name: field(|d| &d.name).filter(|n| !n.is_empty()) },
@@ -161,8 +211,8 @@ impl RawSegment {
     }
 }
 
-impl RawMessage {
-    pub fn segments(&self) -> Vec<Segment> {
+impl RawMessage<'_> {
+    pub fn segments(&self) -> Vec<Segment<'_>> {
         match self {
             RawMessage::Text(s) => parse_cq(s),
             RawMessage::Segments(list) => list.iter().map(RawSegment::parse).collect(),
@@ -172,11 +222,11 @@ impl RawMessage {
 }
 
 /// Undoes CQ escaping: `&amp;` `&#91;` `&#93;` `&#44;`.
-pub fn cq_unescape(s: &str) -> String {
+pub fn cq_unescape(s: &str) -> Cow<'_, str> {
     if !s.contains('&') {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
-    s.replace("&#44;", ",").replace("&#91;", "[").replace("&#93;", "]").replace("&amp;", "&")
+    Cow::Owned(s.replace("&#44;", ",").replace("&#91;", "[").replace("&#93;", "]").replace("&amp;", "&"))
 }
 
 /// Escapes plain text for a CQ string.
@@ -187,7 +237,7 @@ pub fn cq_escape(s: &str) -> String {
 
 /// Parses a CQ-code string: `看看[CQ:at,qq=123]和[CQ:image,file=a.jpg]`. A `[CQ:` without its
 /// closing `]` is kept as text.
-pub fn parse_cq(s: &str) -> Vec<Segment> {
+pub fn parse_cq(s: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(start) = rest.find("[CQ:") {
@@ -198,20 +248,26 @@ pub fn parse_cq(s: &str) -> Vec<Segment> {
         let body = &rest[start + 4..start + len];
         let mut parts = body.split(',');
         let kind = parts.next().unwrap_or("");
-        let mut data = SegmentData::default();
+        let (mut text, mut qq, mut name, mut id) = (None, None, None, None);
         for kv in parts {
             if let Some((k, v)) = kv.split_once('=') {
                 let slot = match k {
-                    "text" => &mut data.text,
-                    "qq" => &mut data.qq,
-                    "name" => &mut data.name,
-                    "id" => &mut data.id,
+                    "text" => &mut text,
+                    "qq" => &mut qq,
+                    "name" => &mut name,
+                    "id" => &mut id,
                     _ => continue,
                 };
-                *slot = Scalar(Some(cq_unescape(v)));
+                *slot = Some(cq_unescape(v));
             }
         }
-        out.push(RawSegment { kind: kind.to_owned(), data: Some(data) }.parse());
+        out.push(match kind {
+            "text" => Segment::Text(text.unwrap_or_default()),
+            "at" => qq.map_or(Segment::Other, |qq| Segment::At { qq, name: name.filter(|n| !n.is_empty()) }),
+            "reply" => id.map_or(Segment::Other, |id| Segment::Reply { id }),
+            "image" => Segment::Image,
+            _ => Segment::Other,
+        });
         rest = &rest[start + len + 1..];
     }
     if !rest.is_empty() {

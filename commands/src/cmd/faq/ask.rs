@@ -3,7 +3,7 @@
 //! to the secretary.
 
 use crate::domain::Role;
-use crate::faq::{FaqIndex, FaqMatch, Verdict};
+use crate::faq::{FaqEntry, FaqIndex, FaqMatch, Verdict};
 use crate::framework::{CommandError, Ctx, Reply};
 use crate::i18n::Catalog;
 
@@ -52,41 +52,49 @@ fn answer(faq: &FaqIndex, catalog: &Catalog, question: &str, secretaries: &[Stri
 }
 
 fn render(found: &FaqMatch<'_>, catalog: &Catalog, secretaries: &[String]) -> String {
-    let ask_secretary = || {
+    let ask_secretary = |text: &mut String| {
         if secretaries.is_empty() {
-            catalog.t("faq.ask_secretary_generic", &[])
+            catalog.t_into(text, "faq.ask_secretary_generic", &[]);
         } else {
-            catalog.t("faq.ask_secretary", &[("secretary", &catalog.join(secretaries))])
+            catalog.t_into(text, "faq.ask_secretary", &[("secretary", &catalog.join(secretaries))]);
         }
     };
-    let with_source = |mut text: String, source: &str| {
-        if !source.is_empty() {
+    // Each reply is built in one buffer, sized for what goes into it.
+    let answer = |key: &str, entry: &FaqEntry| {
+        let mut text = String::with_capacity(entry.question.len() + entry.answer.len() + entry.source.len() + 256);
+        catalog.t_into(&mut text, key, &[("question", &entry.question), ("answer", &entry.answer.trim())]);
+        if !entry.source.is_empty() {
             text.push('\n');
-            text.push_str(&catalog.t("faq.source", &[("source", &source)]));
+            catalog.t_into(&mut text, "faq.source", &[("source", &entry.source)]);
         }
         text
     };
     match (found.verdict, found.best) {
-        (Verdict::Answer, Some((entry, _))) => {
-            with_source(catalog.t("faq.answer", &[("question", &entry.question), ("answer", &entry.answer.trim())]), &entry.source)
-        }
+        (Verdict::Answer, Some((entry, _))) => answer("faq.answer", entry),
         (Verdict::Suggest, Some((entry, _))) => {
-            let text = catalog.t("faq.did_you_mean", &[("question", &entry.question), ("answer", &entry.answer.trim())]);
-            let mut text = with_source(text, &entry.source);
+            let mut text = answer("faq.did_you_mean", entry);
             text.push('\n');
-            text.push_str(&catalog.t("faq.if_not", &[]));
-            text.push_str(&ask_secretary());
+            catalog.t_into(&mut text, "faq.if_not", &[]);
+            ask_secretary(&mut text);
             text
         }
         _ => {
-            let mut lines = vec![catalog.t("faq.unknown", &[])];
+            let mut text = String::with_capacity(256 + found.closest.iter().map(|(e, _)| e.question.len() + 16).sum::<usize>());
+            catalog.t_into(&mut text, "faq.unknown", &[]);
             if !found.closest.is_empty() {
-                let list: Vec<String> =
-                    found.closest.iter().map(|(e, _)| catalog.t("faq.closest_line", &[("question", &e.question)])).collect();
-                lines.push(catalog.t("faq.closest", &[("list", &list.join("\n"))]));
+                let mut list = String::with_capacity(found.closest.iter().map(|(e, _)| e.question.len() + 16).sum());
+                for (i, (e, _)) in found.closest.iter().enumerate() {
+                    if i > 0 {
+                        list.push('\n');
+                    }
+                    catalog.t_into(&mut list, "faq.closest_line", &[("question", &e.question)]);
+                }
+                text.push('\n');
+                catalog.t_into(&mut text, "faq.closest", &[("list", &list)]);
             }
-            lines.push(ask_secretary());
-            lines.join("\n")
+            text.push('\n');
+            ask_secretary(&mut text);
+            text
         }
     }
 }
