@@ -20,6 +20,7 @@
 mod connection;
 pub mod dial;
 mod frame;
+mod json;
 mod message;
 mod pace;
 pub mod server;
@@ -30,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Serialize;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -120,28 +120,6 @@ impl OneBotAdapter {
     }
 }
 
-/// A group or user id as JSON: a number where it is one (QQ), a string otherwise (bridges).
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum JsonId<'a> {
-    Int(i64),
-    Str(&'a str),
-}
-
-fn id_value(id: &str) -> JsonId<'_> {
-    id.parse::<i64>().map_or(JsonId::Str(id), JsonId::Int)
-}
-
-/// The params of `send_group_msg` and `send_private_msg`.
-#[derive(Debug, Serialize)]
-struct SendParams<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<JsonId<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<JsonId<'a>>,
-    message: Vec<message::OutSegment<'a>>,
-}
-
 #[async_trait]
 impl Adapter for OneBotAdapter {
     fn platform(&self) -> &Platform {
@@ -182,13 +160,24 @@ impl Adapter for OneBotAdapter {
         if let Some(image) = &message.image {
             segments.push(message::OutSegment::Image { file: file_url(image) });
         }
-        let (account, action, params) = match target {
-            Target::Group { account, group } => (account, "send_group_msg", SendParams { group_id: Some(id_value(group)), user_id: None, message: segments }),
-            Target::Private { account, user } => (account, "send_private_msg", SendParams { group_id: None, user_id: Some(id_value(user)), message: segments }),
+        let (account, action, field, id) = match target {
+            Target::Group { account, group } => (account, "send_group_msg", "group_id", group),
+            Target::Private { account, user } => (account, "send_private_msg", "user_id", user),
         };
         let conn = self.accounts.get(account).ok_or_else(|| SendError::Transient(format!("OneBot account {account} is not connected")))?;
         self.pacer.wait(message.chat.as_str()).await;
-        let response = conn.call(action, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
+        // `{"group_id":…,"message":[…]}`: the segments' own bytes and a little for their keys.
+        let params_len = segments.iter().map(|s| s.text_len() + 48).sum::<usize>() + 32;
+        let params = |out: &mut String| {
+            out.push_str("{\"");
+            out.push_str(field);
+            out.push_str("\":");
+            json::push_id(out, id);
+            out.push_str(",\"message\":");
+            message::write_json(&segments, out);
+            out.push('}');
+        };
+        let response = conn.call_with(action, params_len, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
         if response.accepted {
             Ok(response.message_id.and_then(|id| self.ids.message(account, &id)))
         } else {

@@ -286,6 +286,35 @@ pub enum OutSegment<'a> {
     Image { file: String },
 }
 
+impl OutSegment<'_> {
+    /// The length of the segment's one value (before escaping).
+    pub fn text_len(&self) -> usize {
+        match self {
+            OutSegment::Reply { id } => id.len(),
+            OutSegment::At { qq } => qq.len(),
+            OutSegment::Text { text } => text.len(),
+            OutSegment::Image { file } => file.len(),
+        }
+    }
+
+    /// Appends the segment as JSON, as serde would write it.
+    pub fn write_json(&self, out: &mut String) {
+        let (kind, field, value) = match self {
+            OutSegment::Reply { id } => ("reply", "id", *id),
+            OutSegment::At { qq } => ("at", "qq", *qq),
+            OutSegment::Text { text } => ("text", "text", &**text),
+            OutSegment::Image { file } => ("image", "file", file.as_str()),
+        };
+        out.push_str("{\"type\":\"");
+        out.push_str(kind);
+        out.push_str("\",\"data\":{\"");
+        out.push_str(field);
+        out.push_str("\":");
+        crate::json::push_str(out, value);
+        out.push_str("}}");
+    }
+}
+
 /// A reply as a segment array: the quoted message, `@`s, then the text.
 pub fn build<'a>(text: &'a str, reply_to: Option<&'a str>, at: &[&'a str]) -> Vec<OutSegment<'a>> {
     let mut segments = Vec::with_capacity(3 + at.len());
@@ -298,6 +327,18 @@ pub fn build<'a>(text: &'a str, reply_to: Option<&'a str>, at: &[&'a str]) -> Ve
     let text = if at.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(format!(" {text}")) };
     segments.push(OutSegment::Text { text });
     segments
+}
+
+/// A segment array as JSON.
+pub fn write_json(segments: &[OutSegment<'_>], out: &mut String) {
+    out.push('[');
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        segment.write_json(out);
+    }
+    out.push(']');
 }
 
 #[cfg(test)]
@@ -346,5 +387,11 @@ mod tests {
         );
         let image = OutSegment::Image { file: "file:///tmp/a \"b\".png".into() };
         assert_eq!(serde_json::to_string(&image).unwrap(), r#"{"type":"image","data":{"file":"file:///tmp/a \"b\".png"}}"#);
+        // Written by hand as serde writes it.
+        let mut segments = build("签到\n成功", Some("7"), &["300001", "wxid_\"x"]);
+        segments.push(image);
+        let mut out = String::new();
+        write_json(&segments, &mut out);
+        assert_eq!(out, serde_json::to_string(&segments).unwrap());
     }
 }

@@ -27,11 +27,14 @@ const UNANSWERED_BATCH: usize = 64;
 /// ...or the oldest has waited this long (checked when the next one comes).
 const UNANSWERED_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Unanswered questions not yet written: by key, the first text seen, how many times, and when
-/// last; and since when the oldest waits.
+/// Unanswered questions not yet written: by text, how many times and when last; and since when
+/// the oldest waits. Texts are merged by their key (letters and digits, lower case) only when
+/// written: the key costs a Unicode table lookup per character, and a question asked many times
+/// between two writes costs it once.
 #[derive(Debug, Default)]
 pub(super) struct PendingUnanswered {
-    by_key: std::collections::HashMap<String, Unanswered>,
+    /// Each text with the order it was first seen in.
+    by_text: std::collections::HashMap<String, (usize, Unanswered)>,
     since: Option<std::time::Instant>,
 }
 
@@ -250,18 +253,25 @@ impl Store {
     /// written in batches without an fsync: losing the last seconds of this log in a crash
     /// costs nothing.
     pub fn record_unanswered(&self, question: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let text: String = question.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(UNANSWERED_CHARS).collect();
-        let key: String = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-        if key.is_empty() {
+        // Nothing to key on (punctuation, emoji): not a question anyone can answer.
+        if !question.chars().any(char::is_alphanumeric) {
             return Ok(());
         }
+        let text = unanswered_text(question);
         let due = {
             let mut pending = self.pending_unanswered();
             let since = *pending.since.get_or_insert_with(std::time::Instant::now);
-            let seen = pending.by_key.entry(key).or_insert_with(|| Unanswered { question: text, count: 0, last: at });
-            seen.count += 1;
-            seen.last = seen.last.max(at);
-            pending.by_key.len() >= UNANSWERED_BATCH || since.elapsed() >= UNANSWERED_DELAY
+            let order = pending.by_text.len();
+            match pending.by_text.get_mut(text.as_str()) {
+                Some((_, seen)) => {
+                    seen.count += 1;
+                    seen.last = seen.last.max(at);
+                }
+                None => {
+                    pending.by_text.insert(text.clone(), (order, Unanswered { question: text, count: 1, last: at }));
+                }
+            }
+            pending.by_text.len() >= UNANSWERED_BATCH || since.elapsed() >= UNANSWERED_DELAY
         };
         if due {
             self.write_unanswered()?;
@@ -279,13 +289,34 @@ impl Store {
     /// cannot both read a count and each add only their own.
     pub(super) fn write_unanswered(&self) -> Result<(), StoreError> {
         let mut pending = self.pending_unanswered();
-        let gathered = std::mem::take(&mut *pending).by_key;
+        let gathered = std::mem::take(&mut *pending).by_text;
         if gathered.is_empty() {
             return Ok(());
         }
+        // Texts that differ only in spacing, case or punctuation count as one question, under the
+        // text seen first.
+        let mut in_order: Vec<(usize, Unanswered)> = gathered.into_values().collect();
+        in_order.sort_unstable_by_key(|(order, _)| *order);
+        let mut by_key: std::collections::BTreeMap<String, Unanswered> = std::collections::BTreeMap::new();
+        for (_, new) in in_order {
+            let key = unanswered_key(&new.question);
+            if key.is_empty() {
+                continue;
+            }
+            match by_key.entry(key) {
+                std::collections::btree_map::Entry::Occupied(mut seen) => {
+                    let seen = seen.get_mut();
+                    seen.count += new.count;
+                    seen.last = seen.last.max(new.last);
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(new);
+                }
+            }
+        }
         let mut batch = sled::Batch::default();
         let mut added = false;
-        for (key, new) in gathered {
+        for (key, new) in by_key {
             let record = match self.faq_unanswered.get(key.as_bytes())? {
                 Some(raw) => {
                     let old: Unanswered = decode("faq_unanswered", &raw)?;
@@ -342,6 +373,35 @@ impl Store {
         self.meta.insert(FAQ_SEEDED, &[1])?;
         self.flush()
     }
+}
+
+/// A question as the unanswered log keeps it: whitespace runs as one space, at most
+/// [`UNANSWERED_CHARS`] characters.
+fn unanswered_text(question: &str) -> String {
+    let mut text = String::with_capacity(question.len().min(UNANSWERED_CHARS * 4));
+    let mut chars = 0;
+    for word in question.split_whitespace() {
+        if !text.is_empty() {
+            if chars == UNANSWERED_CHARS {
+                break;
+            }
+            text.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars == UNANSWERED_CHARS {
+                break;
+            }
+            text.push(c);
+            chars += 1;
+        }
+    }
+    text
+}
+
+/// What makes two logged questions the same: their letters and digits, in lower case.
+fn unanswered_key(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 #[cfg(test)]
@@ -435,5 +495,16 @@ mod tests {
         assert_eq!(all.len(), UNANSWERED_KEPT);
         assert!(all.iter().all(|u| u.question != "问题0" && u.question != "问题2"));
         assert!(all.iter().any(|u| u.question == "问题3"));
+    }
+
+    #[test]
+    fn logged_question_texts_are_cut_as_before() {
+        let joined = |q: &str| -> String { q.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(UNANSWERED_CHARS).collect() };
+        let (long, spaced) = ("问".repeat(150), "a ".repeat(80));
+        let (edge, past) = (format!("{} x", "问".repeat(99)), format!("{} x", "问".repeat(100)));
+        for q in ["", "  ", "食堂 几点开门？", "  a\t b\n\nc  ", &long, &spaced, &edge, &past] {
+            assert_eq!(unanswered_text(q), joined(q), "{q:?}");
+        }
+        assert_eq!(unanswered_key("Wi-Fi 密码？"), "wifi密码");
     }
 }
