@@ -93,9 +93,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for ResponseData<'a> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(ResponseData::default())
             }
-            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
-                Ok(ResponseData::default())
-            }
+            // Borrowed and owned strings reach this too (serde's defaults forward them).
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(ResponseData::default())
             }

@@ -290,24 +290,24 @@ pub enum OutSegment<'a> {
 }
 
 impl OutSegment<'_> {
+    /// The segment's type, its one data field and that field's value.
+    fn parts(&self) -> (&'static str, &'static str, &str) {
+        match self {
+            OutSegment::Reply { id } => ("reply", "id", id),
+            OutSegment::At { qq } => ("at", "qq", qq),
+            OutSegment::Text { text } => ("text", "text", text),
+            OutSegment::Image { file } => ("image", "file", file),
+        }
+    }
+
     /// The length of the segment's one value (before escaping).
     pub fn text_len(&self) -> usize {
-        match self {
-            OutSegment::Reply { id } => id.len(),
-            OutSegment::At { qq } => qq.len(),
-            OutSegment::Text { text } => text.len(),
-            OutSegment::Image { file } => file.len(),
-        }
+        self.parts().2.len()
     }
 
     /// Appends the segment as JSON, as serde would write it.
     pub fn write_json(&self, out: &mut String) {
-        let (kind, field, value) = match self {
-            OutSegment::Reply { id } => ("reply", "id", *id),
-            OutSegment::At { qq } => ("at", "qq", *qq),
-            OutSegment::Text { text } => ("text", "text", &**text),
-            OutSegment::Image { file } => ("image", "file", file.as_str()),
-        };
+        let (kind, field, value) = self.parts();
         out.push_str("{\"type\":\"");
         out.push_str(kind);
         out.push_str("\",\"data\":{\"");

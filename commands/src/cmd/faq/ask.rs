@@ -79,10 +79,11 @@ fn render(found: &FaqMatch<'_>, catalog: &Catalog, secretaries: &[String]) -> St
             text
         }
         _ => {
-            let mut text = String::with_capacity(256 + found.closest.iter().map(|(e, _)| e.question.len() + 16).sum::<usize>());
+            let list_len: usize = found.closest.iter().map(|(e, _)| e.question.len() + 16).sum();
+            let mut text = String::with_capacity(256 + list_len);
             catalog.t_into(&mut text, "faq.unknown", &[]);
             if !found.closest.is_empty() {
-                let mut list = String::with_capacity(found.closest.iter().map(|(e, _)| e.question.len() + 16).sum());
+                let mut list = String::with_capacity(list_len);
                 for (i, (e, _)) in found.closest.iter().enumerate() {
                     if i > 0 {
                         list.push('\n');
