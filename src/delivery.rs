@@ -1,7 +1,6 @@
 //! Sending one message through its platform's adapter, with the retry policy written once:
 //! transient failures are retried with growing delays, permanent ones are not.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use zhibu_commands::jobs::Directory;
 
 /// The adapters by platform.
 #[derive(Clone, Default)]
-pub struct Adapters(Arc<HashMap<Platform, Arc<dyn Adapter>>>);
+pub struct Adapters(Arc<rustc_hash::FxHashMap<Platform, Arc<dyn Adapter>>>);
 
 impl Adapters {
     pub fn new(adapters: &[Arc<dyn Adapter>]) -> Self {

@@ -7,7 +7,7 @@
 //! outbox sends each reply through the adapter of its platform, retrying transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
 //! adapters stop reading, queued events are still handled, the store is flushed.
 
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -177,9 +177,7 @@ async fn dispatch(bot: &Bot, mut rx: mpsc::Receiver<Envelope>, shards: &[Shard],
 }
 
 fn shard_of(event: &Event) -> usize {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    event.chat().hash(&mut hasher);
-    (hasher.finish() % SHARDS as u64) as usize
+    (rustc_hash::FxBuildHasher.hash_one(event.chat()) % SHARDS as u64) as usize
 }
 
 /// The replies to one event, and the event's done signal (dropped once they are sent).

@@ -1,12 +1,12 @@
 //! One WebSocket connection to an implementation, whichever side dialled: events in, actions out
 //! with `echo` correlation, and a watch on the connection's liveness.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -60,7 +60,7 @@ pub struct Connection {
 impl Connection {
     pub fn new() -> (Arc<Self>, mpsc::Receiver<Message>) {
         let (out, rx) = mpsc::channel(1024);
-        (Arc::new(Self { out, pending: Mutex::new(HashMap::new()), next_echo: AtomicU64::new(1), closed: CancellationToken::new() }), rx)
+        (Arc::new(Self { out, pending: Mutex::new(HashMap::default()), next_echo: AtomicU64::new(1), closed: CancellationToken::new() }), rx)
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
@@ -232,7 +232,7 @@ where
                 match message {
                     Message::Text(text) => {
                         last_event = last_frame;
-                        let frame: Frame = match serde_json::from_str(text.as_str()) {
+                        let frame = match Frame::parse(text.as_str()) {
                             Ok(frame) => frame,
                             Err(e) => {
                                 tracing::warn!(error = %e, "a frame that is not a OneBot object; ignored");
@@ -324,7 +324,7 @@ mod tests {
     }
 
     fn answer(conn: &Connection, text: &str) {
-        conn.answer(&serde_json::from_str(text).unwrap());
+        conn.answer(&Frame::parse(text).unwrap());
     }
 
     #[tokio::test]

@@ -1,63 +1,70 @@
 //! Frames from the implementation: events (they have `post_type`) and action responses (they
 //! have `echo`), and how a message event becomes a chat [`Event`].
 
+#[cfg(test)]
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+#[cfg(test)]
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+#[cfg(test)]
 use serde::Deserialize;
 use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Platform, RejectReason, Sender, UserId};
 
 use crate::message::{RawMessage, Scalar, Segment};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct RawSender<'a> {
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub nickname: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub card: Scalar<'a>,
 }
 
-/// Any frame the implementation sends, borrowed from its text. Unknown fields are skipped.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Any frame the implementation sends, borrowed from its text ([`Frame::parse`], in [`crate::read`]).
+/// Unknown fields are skipped. serde's derive is kept in tests as the reference the reader is
+/// checked against.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Frame<'a> {
     // events
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub post_type: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub message_type: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub meta_event_type: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub sub_type: Scalar<'a>,
     pub time: Option<i64>,
     /// Ids: numbers (QQ) or strings (some WeChat bridges), read as text.
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub self_id: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub message_id: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub group_id: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub user_id: Scalar<'a>,
     /// The message of an event; in an error response, go-cqhttp puts its error text here.
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub message: Option<RawMessage<'a>>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub sender: Option<RawSender<'a>>,
     /// Heartbeat: milliseconds until the next one.
     pub interval: Option<u64>,
     // action responses
     /// What the bot sent as `echo` (a number); text when it is a string or a number.
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub echo: Option<Scalar<'a>>,
     /// `ok` / `async` / `failed` in a response; an object in a heartbeat (read as nothing).
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub status: Scalar<'a>,
     pub retcode: Option<i64>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub data: ResponseData<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub wording: Scalar<'a>,
 }
 
@@ -68,6 +75,7 @@ pub struct ResponseData<'a> {
     pub user_id: Scalar<'a>,
 }
 
+#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for ResponseData<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DataVisitor;
@@ -331,7 +339,7 @@ mod tests {
 
     /// A frame from test text (leaked: frames borrow their text).
     fn frame(json: &str) -> Frame<'static> {
-        serde_json::from_str(Box::leak(json.to_owned().into_boxed_str())).unwrap()
+        Frame::parse(Box::leak(json.to_owned().into_boxed_str())).unwrap()
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod frame;
 mod json;
 mod message;
 mod pace;
+mod read;
 pub mod server;
 
 use std::net::SocketAddr;

@@ -1,15 +1,18 @@
 //! OneBot v11 messages: the segment array and the CQ-code string, in and out.
 //!
-//! Both directions go through typed serde, not `serde_json::Value`: a message event is read
-//! and a reply written once per message, and building and dropping `Value` trees was a fifth
-//! of the bot's instructions per OneBot message. What is read borrows from the frame's text
-//! where it can (a string without escapes, a number formatted in place): allocations were a
-//! fifth of the instructions too.
+//! Neither direction builds `serde_json::Value` trees: a message event is read by
+//! [`crate::read`] and a reply written by [`write_json`], once per message each, and building
+//! and dropping `Value` trees was a fifth of the bot's instructions per OneBot message. What is
+//! read borrows from the frame's text where it can (a string without escapes, a number held in
+//! place): allocations were a fifth of the instructions too. serde's derives are kept in tests
+//! as the references both are checked against.
 
 use std::borrow::Cow;
 use std::fmt;
 
+#[cfg(test)]
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+#[cfg(test)]
 use serde::Deserialize;
 
 /// A `message` value as an implementation sends it: a CQ string, a segment array, or (rarely)
@@ -21,6 +24,7 @@ pub enum RawMessage<'a> {
     One(RawSegment<'a>),
 }
 
+#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for RawMessage<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MessageVisitor;
@@ -55,31 +59,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawMessage<'a> {
 
 /// One segment as sent: `{"type": "...", "data": {...}}`. Only the data fields the bot reads
 /// are kept; the rest are skipped unread.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct RawSegment<'a> {
-    #[serde(rename = "type", borrow)]
+    #[cfg_attr(test, serde(rename = "type", borrow))]
     pub kind: Scalar<'a>,
-    #[serde(default, borrow)]
+    #[cfg_attr(test, serde(default, borrow))]
     pub data: Option<SegmentData<'a>>,
 }
 
 /// The data fields of a segment the bot reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct SegmentData<'a> {
-    #[serde(default, borrow)]
-    text: Scalar<'a>,
-    #[serde(default, borrow)]
-    qq: Scalar<'a>,
-    #[serde(default, borrow)]
-    name: Scalar<'a>,
-    #[serde(default, borrow)]
-    id: Scalar<'a>,
+    #[cfg_attr(test, serde(default, borrow))]
+    pub(crate) text: Scalar<'a>,
+    #[cfg_attr(test, serde(default, borrow))]
+    pub(crate) qq: Scalar<'a>,
+    #[cfg_attr(test, serde(default, borrow))]
+    pub(crate) name: Scalar<'a>,
+    #[cfg_attr(test, serde(default, borrow))]
+    pub(crate) id: Scalar<'a>,
 }
 
 /// A JSON value read as text when it is a string or a number, and as nothing when it is
 /// anything else: ids (numbers from QQ, strings from some WeChat bridges), `echo`, `status`,
 /// and segment data, which some implementations send as numbers. A string without escapes is
-/// borrowed from the frame and an integer is formatted in place: reading one allocates nothing.
+/// borrowed from the frame and an integer is held in place: reading one allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Scalar<'a> {
     #[default]
@@ -96,7 +102,7 @@ pub struct IntText {
 }
 
 impl IntText {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut digits = [0u8; 20];
         let len = text.len().min(digits.len());
         digits[..len].copy_from_slice(&text.as_bytes()[..len]);
@@ -130,6 +136,7 @@ impl Scalar<'_> {
     }
 }
 
+#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ScalarVisitor;

@@ -93,12 +93,12 @@ pub struct Registry {
     commands: Vec<Box<dyn Command>>,
     /// Every name, ASCII letters in lower case, to its command's index: a command is looked up
     /// for every message.
-    by_name: std::collections::HashMap<String, usize>,
+    by_name: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Registry {
     pub fn new(commands: Vec<Box<dyn Command>>) -> Self {
-        let mut by_name = std::collections::HashMap::new();
+        let mut by_name = rustc_hash::FxHashMap::default();
         for (i, cmd) in commands.iter().enumerate() {
             for name in cmd.spec().names {
                 // The first command to claim a name keeps it, as the scan in order did.
