@@ -1,22 +1,24 @@
 //! The runtime: wires adapters to the bot.
 //!
-//! adapter → [`Envelope`] → one queue per shard of chats (order within a chat, chats in
-//! parallel) → `Bot::handle` on the shard's own thread (the store fsyncs), or on the I/O thread
-//! for an event that only reads when nothing of its shard is queued, unless the event's id is
-//! recorded as handled (a duplicate is always behind the first in its chat's queue) → the
-//! outbox sends each reply through the adapter of its platform, retrying transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
-//! adapters stop reading, queued events are still handled, the store is flushed.
+//! adapter → [`EventSink`] → the [`Dispatcher`], on the adapter's own task: an event that only
+//! reads is answered there when nothing of its shard is queued; any other goes to its shard's
+//! queue (chats are spread over shards: order within a chat, chats in parallel) and is handled
+//! on the shard's own thread (the store fsyncs). Either way an event whose id is recorded as
+//! handled is dropped (a duplicate is always behind the first in its chat's queue). → the
+//! shard's sender sends each reply through the adapter of its platform, in order, retrying
+//! transient failures. Shutdown: the token is cancelled (signal, or the console's input ended),
+//! adapters stop reading, queued events are still handled and answered, the store is flushed.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, Envelope, Event, EventSink};
+use zhibu_chat::{Adapter, AdapterError, Envelope, Event, EventSink, Refused, RouteFuture, Router};
 use zhibu_commands::Bot;
 
 use crate::delivery::{send_with_retry, Adapters};
@@ -38,15 +40,30 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// session-ending adapter stops.
 pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSpec>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    let (tx, rx) = mpsc::channel::<Envelope>(1024);
     let by_platform = Adapters::new(&adapters);
     let scheduler = Scheduler::new(bot.clone(), jobs, by_platform.clone(), Arc::new(zhibu_commands::domain::SystemClock));
     let scheduler_stop = shutdown.clone();
     let scheduler_task = tokio::spawn(async move { scheduler.run(scheduler_stop).await });
 
+    let mut shards = Vec::with_capacity(SHARDS);
+    for i in 0..SHARDS {
+        let (queue, queue_rx) = mpsc::channel::<Envelope>(256);
+        let (replies, replies_rx) = mpsc::channel::<Handled>(256);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let handler = ShardHandler { bot: bot.clone(), queue: queue_rx, replies: replies.clone(), pending: pending.clone() };
+        std::thread::Builder::new()
+            .name(format!("zhibu-shard-{i}"))
+            .spawn(move || handler.run())
+            .context("starting a handler thread")?;
+        tracker.spawn(shard_sender(by_platform.clone(), replies_rx, shutdown.clone()));
+        shards.push(Shard { queue, replies, pending });
+    }
+    tracker.close();
+    let router = Arc::new(Dispatcher { bot: bot.clone(), shards: RwLock::new(Some(shards)) });
+
     let mut adapter_tasks = Vec::new();
     for adapter in adapters {
-        let sink = EventSink::new(tx.clone());
+        let sink = EventSink::routed(router.clone());
         let token = shutdown.clone();
         adapter_tasks.push(tokio::spawn(async move {
             let platform = adapter.platform().clone();
@@ -65,38 +82,6 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
             None
         }));
     }
-    drop(tx);
-    // When every adapter has stopped, what is queued is still handled, then the loop ends, even if
-    // an adapter's library keeps a sender alive (matrix-sdk keeps its event handlers).
-    let adapters_done = CancellationToken::new();
-    let collector = {
-        let done = adapters_done.clone();
-        tokio::spawn(async move {
-            let mut startup_failure = None;
-            for task in adapter_tasks {
-                if let Ok(Some(message)) = task.await {
-                    startup_failure = Some(message);
-                }
-            }
-            done.cancel();
-            startup_failure
-        })
-    };
-
-    let mut shards = Vec::with_capacity(SHARDS);
-    for i in 0..SHARDS {
-        let (queue, queue_rx) = mpsc::channel::<Envelope>(256);
-        let (replies, replies_rx) = mpsc::channel::<Handled>(256);
-        let pending = Arc::new(AtomicUsize::new(0));
-        let handler = ShardHandler { bot: bot.clone(), queue: queue_rx, replies: replies.clone(), pending: pending.clone() };
-        std::thread::Builder::new()
-            .name(format!("zhibu-shard-{i}"))
-            .spawn(move || handler.run())
-            .context("starting a handler thread")?;
-        tracker.spawn(shard_sender(by_platform.clone(), replies_rx, shutdown.clone()));
-        shards.push(Shard { queue, replies, pending });
-    }
-    tracker.close();
 
     let pruning = bot.store().clone();
     match tokio::task::spawn_blocking(move || pruning.prune_handled(chrono::Utc::now() - chrono::Duration::days(HANDLED_RETENTION_DAYS))).await {
@@ -104,75 +89,106 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         Err(e) => tracing::warn!(error = %e, "pruning old handled-event ids failed"),
         Ok(Ok(_)) => {}
     }
-    // Events keep flowing until every adapter has stopped and the queue is empty. The loop is a
-    // task of its own rather than part of the caller's future: a runtime's `block_on` future is
-    // woken through a flag that costs the thread an extra poll of the I/O driver per event.
-    let dispatching = bot.clone();
-    let dispatch = tokio::spawn(async move {
-        dispatch(&dispatching, rx, &shards, adapters_done).await;
-        shards
-    });
-    // Should the loop ever fail, everything stops as on a signal: replies drain, the store is
-    // flushed, and the run ends with the error.
-    let (shards, loop_failure) = match dispatch.await {
-        Ok(shards) => (Some(shards), None),
-        Err(e) => {
-            shutdown.cancel();
-            (None, Some(e))
+    // Events keep flowing until every adapter has stopped.
+    let mut startup_failure = None;
+    for task in adapter_tasks {
+        match task.await {
+            Ok(Some(message)) => startup_failure = Some(message),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "an adapter's task failed; stopping");
+                shutdown.cancel();
+            }
         }
-    };
-    let startup_failure = collector.await.ok().flatten();
+    }
+    // What is queued is still handled and answered, then the handler threads and the senders end,
+    // even if an adapter's library keeps a sink alive (matrix-sdk keeps its event handlers).
+    router.close();
     match scheduler_task.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
         Err(e) => tracing::error!(error = %e, "the scheduler task failed"),
         Ok(Ok(())) => {}
     }
-    drop(shards);
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
         tracing::warn!("shutdown: some replies were still being sent after {DRAIN_TIMEOUT:?}");
     }
     let store = bot.store().clone();
     tokio::task::spawn_blocking(move || store.flush_all()).await?.context("flushing the store at shutdown")?;
-    if let Some(e) = loop_failure {
-        return Err(anyhow::Error::new(e).context("the event loop failed"));
-    }
     match startup_failure {
         Some(message) => Err(StartupError(message).into()),
         None => Ok(()),
     }
 }
 
-/// Hands each event to its shard until every adapter has stopped and the queue is empty: answered
-/// here when it needs no fsync and nothing of its shard is waiting, else queued for the shard's
-/// handler thread.
-async fn dispatch(bot: &Bot, mut rx: mpsc::Receiver<Envelope>, shards: &[Shard], adapters_done: CancellationToken) {
-    // Made once, not per event: a `cancelled()` future registers with its token when polled.
-    let all_stopped = adapters_done.cancelled();
-    tokio::pin!(all_stopped);
-    loop {
-        let envelope = tokio::select! {
-            biased;
-            received = rx.recv() => match received {
-                Some(envelope) => envelope,
-                None => break,
-            },
-            () = &mut all_stopped => match rx.try_recv() {
-                Ok(envelope) => envelope,
-                Err(_) => break,
-            },
-        };
+/// Takes each event to its shard, on the task of the adapter that received it: answered there
+/// when it needs no fsync and nothing of its shard is waiting (no queue, no task switch), else
+/// queued for the shard's handler thread.
+struct Dispatcher {
+    bot: Arc<Bot>,
+    /// `None` once every adapter has stopped: dropping the queues' senders lets the handler
+    /// threads and the senders drain what is queued and end.
+    shards: RwLock<Option<Vec<Shard>>>,
+}
+
+impl Dispatcher {
+    fn shards(&self) -> std::sync::RwLockReadGuard<'_, Option<Vec<Shard>>> {
+        self.shards.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn close(&self) {
+        *self.shards.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Whether `event` is answered on the caller's task: only behind nothing (an event queued
+    /// earlier in the chat is answered first), and only when it cannot fsync.
+    fn answers_inline(&self, shard: &Shard, event: &Event) -> bool {
+        shard.pending.load(Ordering::Acquire) == 0
+            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.bot.answers_without_fsync(event))).unwrap_or(false)
+    }
+}
+
+impl Router for Dispatcher {
+    fn try_route(&self, envelope: Envelope) -> Result<(), Refused> {
+        let shards = self.shards();
+        let Some(shards) = shards.as_ref() else { return Err(Refused::Closed) };
         let shard = &shards[shard_of(&envelope.event)];
-        // Inline only behind nothing: an event queued earlier in the chat is answered first.
-        let sent = if shard.pending.load(Ordering::Acquire) == 0 && bot.answers_without_fsync(&envelope.event) {
-            let replies = handle_guarded(bot, &envelope.event, Marks::InMemory);
-            shard.replies.send((replies, envelope.done)).await.is_ok()
-        } else {
-            shard.pending.fetch_add(1, Ordering::AcqRel);
-            shard.queue.send(envelope).await.is_ok()
-        };
-        if !sent {
-            tracing::error!("a chat queue stopped unexpectedly");
+        if self.answers_inline(shard, &envelope.event) {
+            // Room for the replies first: the event cannot be given back once handled.
+            let permit = match shard.replies.try_reserve() {
+                Ok(permit) => permit,
+                Err(mpsc::error::TrySendError::Full(())) => return Err(Refused::Full(Box::new(envelope))),
+                Err(mpsc::error::TrySendError::Closed(())) => return Err(Refused::Closed),
+            };
+            permit.send((handle_guarded(&self.bot, &envelope.event, Marks::InMemory), envelope.done));
+            return Ok(());
         }
+        shard.pending.fetch_add(1, Ordering::AcqRel);
+        shard.queue.try_send(envelope).map_err(|e| {
+            shard.pending.fetch_sub(1, Ordering::AcqRel);
+            match e {
+                mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
+                mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+            }
+        })
+    }
+
+    fn route(&self, envelope: Envelope) -> RouteFuture<'_> {
+        Box::pin(async move {
+            let shard = match self.shards().as_ref() {
+                Some(shards) => shards[shard_of(&envelope.event)].clone(),
+                None => return Err(AdapterError::Closed),
+            };
+            if self.answers_inline(&shard, &envelope.event) {
+                let permit = shard.replies.reserve().await.map_err(|_| AdapterError::Closed)?;
+                permit.send((handle_guarded(&self.bot, &envelope.event, Marks::InMemory), envelope.done));
+                return Ok(());
+            }
+            shard.pending.fetch_add(1, Ordering::AcqRel);
+            shard.queue.send(envelope).await.map_err(|_| {
+                shard.pending.fetch_sub(1, Ordering::AcqRel);
+                AdapterError::Closed
+            })
+        })
     }
 }
 
@@ -184,9 +200,10 @@ fn shard_of(event: &Event) -> usize {
 type Handled = (Vec<zhibu_chat::Outgoing>, Option<tokio::sync::oneshot::Sender<()>>);
 
 /// One queue of chats. Events that may write go to its handler thread, because the store may
-/// fsync; events that only read are answered on the I/O thread when nothing of the shard is
+/// fsync; events that only read are answered on the adapter's task when nothing of the shard is
 /// waiting for the handler (no thread switch, no wakeup of its own). Both hand their replies to
 /// the shard's one sender, so a chat's replies keep their order.
+#[derive(Clone)]
 struct Shard {
     queue: mpsc::Sender<Envelope>,
     replies: mpsc::Sender<Handled>,
@@ -312,6 +329,57 @@ mod tests {
         let clock = Arc::new(ManualClock::new(at("2026-11-25T10:00:00+08:00")));
         let store = reopen(dir).unwrap();
         Bot::new(store, Settings::demo(), clock).unwrap()
+    }
+
+    fn in_group(id: &str, text: &str) -> Event {
+        let Event::Message(mut incoming) = direct(id, text) else { unreachable!() };
+        incoming.chat = ChatId::parse("console:group").unwrap();
+        incoming.chat_kind = ChatKind::Group;
+        Event::Message(incoming)
+    }
+
+    fn envelope(event: Event) -> Envelope {
+        Envelope { event, done: None }
+    }
+
+    /// The texts of the replies handed to a shard's sender so far.
+    fn answered(replies: &mut mpsc::Receiver<Handled>) -> Vec<String> {
+        std::iter::from_fn(|| replies.try_recv().ok()).flat_map(|(out, _)| out).map(|o| o.text).collect()
+    }
+
+    #[tokio::test]
+    async fn a_reading_event_is_answered_at_once_unless_its_shard_has_events_queued_and_a_closed_router_takes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = Arc::new(open(dir.path()));
+        let (queue, mut queue_rx) = mpsc::channel(1);
+        let (replies, mut replies_rx) = mpsc::channel(8);
+        let shard = Shard { queue, replies, pending: Arc::new(AtomicUsize::new(0)) };
+        // Every chat in the one shard under test.
+        let router = Dispatcher { bot, shards: RwLock::new(Some(vec![shard.clone(), shard.clone()])) };
+
+        router.try_route(envelope(in_group("console:e1", "/echo 一"))).unwrap();
+        assert_eq!(answered(&mut replies_rx), ["在线 ✓ 收到：「一」"], "answered on the caller's task");
+
+        // A check-in writes: it waits for the shard's thread, and so does the echo behind it.
+        router.try_route(envelope(in_group("console:e2", "/签到"))).unwrap();
+        let Err(Refused::Full(echo)) = router.try_route(envelope(in_group("console:e3", "/echo 二"))) else {
+            panic!("the echo overtook the check-in queued before it")
+        };
+        assert!(answered(&mut replies_rx).is_empty());
+        let waiting = router.route(*echo);
+        tokio::pin!(waiting);
+        assert!(tokio::time::timeout(Duration::from_millis(50), &mut waiting).await.is_err(), "a full queue is waited on");
+        let first = queue_rx.recv().await.unwrap();
+        assert!(matches!(&first.event, Event::Message(m) if m.text == "/签到"));
+        waiting.await.unwrap();
+        assert!(matches!(&queue_rx.recv().await.unwrap().event, Event::Message(m) if m.text == "/echo 二"));
+        assert_eq!(shard.pending.load(Ordering::Acquire), 2);
+
+        router.close();
+        assert!(matches!(router.try_route(envelope(in_group("console:e4", "/echo 三"))), Err(Refused::Closed)));
+        assert!(matches!(router.route(envelope(in_group("console:e5", "/echo 四"))).await, Err(AdapterError::Closed)));
+        drop(shard);
+        assert!(queue_rx.recv().await.is_none(), "the handler's queue ends once the router is closed");
     }
 
     #[test]

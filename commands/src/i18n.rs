@@ -127,10 +127,11 @@ impl Catalog {
 
     fn fill(&self, out: &mut String, template: &str, args: &[(&str, &dyn Display)]) {
         let mut rest = template;
-        while let Some(open) = rest.find('{') {
+        // Byte searches: braces are ASCII, so the positions are character boundaries.
+        while let Some(open) = rest.bytes().position(|b| b == b'{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            match after.find('}') {
+            match after.bytes().position(|b| b == b'}') {
                 Some(close) => {
                     let name = &after[..close];
                     match args.iter().find(|(n, _)| *n == name) {

@@ -59,20 +59,79 @@ impl Handled {
     }
 }
 
+/// The runtime's side of an [`EventSink`]: takes each event where it belongs. The runtime's
+/// router answers an event that only reads right away, on the adapter's own task, so such an
+/// event passes through no queue of its own.
+pub trait Router: Send + Sync + 'static {
+    /// Takes `envelope` if that needs no waiting; gives it back otherwise.
+    fn try_route(&self, envelope: Envelope) -> Result<(), Refused>;
+
+    /// Takes `envelope`, waiting for room in a full queue.
+    fn route(&self, envelope: Envelope) -> RouteFuture<'_>;
+}
+
+/// What [`Router::route`] returns: done when the envelope is taken, or failed when the runtime
+/// is shutting down.
+pub type RouteFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AdapterError>> + Send + 'a>>;
+
+/// Why [`Router::try_route`] gave an envelope back.
+#[derive(Debug)]
+pub enum Refused {
+    /// The queue it belongs to is full: [`Router::route`] waits for room. (Boxed: an envelope
+    /// is large, and this is the rare case.)
+    Full(Box<Envelope>),
+    /// The runtime is shutting down.
+    Closed,
+}
+
+/// A plain queue, read by whoever holds its receiver (tests, one-shot tools).
+impl Router for mpsc::Sender<Envelope> {
+    fn try_route(&self, envelope: Envelope) -> Result<(), Refused> {
+        self.try_send(envelope).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
+            mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+        })
+    }
+
+    fn route(&self, envelope: Envelope) -> RouteFuture<'_> {
+        Box::pin(async move { self.send(envelope).await.map_err(|_| AdapterError::Closed) })
+    }
+}
+
 /// Where an adapter delivers the events it receives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EventSink {
-    tx: mpsc::Sender<Envelope>,
+    router: std::sync::Arc<dyn Router>,
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink").finish_non_exhaustive()
+    }
 }
 
 impl EventSink {
+    /// A sink into a plain queue.
     pub fn new(tx: mpsc::Sender<Envelope>) -> Self {
-        Self { tx }
+        Self::routed(std::sync::Arc::new(tx))
+    }
+
+    /// A sink into `router` (the runtime's).
+    pub fn routed(router: std::sync::Arc<dyn Router>) -> Self {
+        Self { router }
+    }
+
+    async fn hand_over(&self, envelope: Envelope) -> Result<(), AdapterError> {
+        match self.router.try_route(envelope) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full(envelope)) => self.router.route(*envelope).await,
+            Err(Refused::Closed) => Err(AdapterError::Closed),
+        }
     }
 
     /// Hands an event to the runtime; waits only when the runtime's queue is full.
     pub async fn deliver(&self, event: Event) -> Result<(), AdapterError> {
-        self.tx.send(Envelope { event, done: None }).await.map_err(|_| AdapterError::Closed)
+        self.hand_over(Envelope { event, done: None }).await
     }
 
     /// Hands an event to the runtime; the returned [`Handled`] resolves once it has been handled
@@ -80,14 +139,14 @@ impl EventSink {
     /// sync token) waits for these before moving the position past the events.
     pub async fn deliver_tracked(&self, event: Event) -> Result<Handled, AdapterError> {
         let (done, handled) = oneshot::channel();
-        self.tx.send(Envelope { event, done: Some(done) }).await.map_err(|_| AdapterError::Closed)?;
+        self.hand_over(Envelope { event, done: Some(done) }).await?;
         Ok(Handled(handled))
     }
 
     /// Hands an event to the runtime and waits until it has been handled and its replies sent.
     pub async fn deliver_and_wait(&self, event: Event) -> Result<(), AdapterError> {
         let (done, handled) = oneshot::channel();
-        self.tx.send(Envelope { event, done: Some(done) }).await.map_err(|_| AdapterError::Closed)?;
+        self.hand_over(Envelope { event, done: Some(done) }).await?;
         // The runtime drops `done` when finished; an error here only means it was dropped.
         let _ = handled.await;
         Ok(())

@@ -48,7 +48,9 @@ struct Waiter {
 /// The sending half of a connection, shared with whoever calls actions.
 #[derive(Debug)]
 pub struct Connection {
-    out: mpsc::Sender<Message>,
+    /// Unbounded: every caller waits for its response before it calls again, so what is queued
+    /// is at most one frame per caller.
+    out: mpsc::UnboundedSender<Message>,
     /// Calls by echo. The connection's once-a-second tick fails those past their deadline, so a
     /// call arms no timer of its own.
     pending: Mutex<HashMap<u64, Waiter>>,
@@ -58,8 +60,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new() -> (Arc<Self>, mpsc::Receiver<Message>) {
-        let (out, rx) = mpsc::channel(1024);
+    pub fn new() -> (Arc<Self>, mpsc::UnboundedReceiver<Message>) {
+        let (out, rx) = mpsc::unbounded_channel();
         (Arc::new(Self { out, pending: Mutex::new(HashMap::default()), next_echo: AtomicU64::new(1), closed: CancellationToken::new() }), rx)
     }
 
@@ -88,7 +90,7 @@ impl Connection {
         frame.push('}');
         let (answer, rx) = oneshot::channel();
         self.pending().insert(echo, Waiter { answer, deadline: Instant::now() + timeout, timeout });
-        if self.out.send(Message::text(frame)).await.is_err() {
+        if self.out.send(Message::text(frame)).is_err() {
             self.pending().remove(&echo);
             return Err(CallError::Closed);
         }
@@ -170,7 +172,7 @@ pub struct Context {
 pub async fn serve<S>(
     mut ws: WebSocketStream<S>,
     conn: Arc<Connection>,
-    mut outgoing: mpsc::Receiver<Message>,
+    mut outgoing: mpsc::UnboundedReceiver<Message>,
     ctx: Arc<Context>,
     mut account: Option<String>,
     shutdown: CancellationToken,
@@ -304,7 +306,7 @@ mod tests {
     const TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Starts a call and returns it with the echo it was sent with.
-    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::Receiver<Message>) -> (tokio::task::JoinHandle<Result<Response, CallError>>, u64) {
+    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::UnboundedReceiver<Message>) -> (tokio::task::JoinHandle<Result<Response, CallError>>, u64) {
         let caller = {
             let conn = conn.clone();
             tokio::spawn(async move { conn.call("send_group_msg", serde_json::Map::new(), TIMEOUT).await })

@@ -226,8 +226,8 @@ impl Ids {
 
     /// Splits a chat id of this platform.
     pub fn target<'a>(&self, chat: &'a ChatId) -> Option<Target<'a>> {
-        let mut parts = chat.local().splitn(3, '/');
-        let (account, kind, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let (account, rest) = split_at_byte(chat.local(), b'/')?;
+        let (kind, id) = split_at_byte(rest, b'/')?;
         if account.is_empty() || id.is_empty() {
             return None;
         }
@@ -255,9 +255,18 @@ impl Ids {
 
     /// The implementation's message id in one of our message ids (`<account>/<id>[@time]` → `id`).
     pub fn local_message<'a>(&self, id: &'a MessageId) -> &'a str {
-        let m = id.local().split_once('/').map_or(id.local(), |(_, m)| m);
-        m.split_once('@').map_or(m, |(m, _)| m)
+        let m = split_at_byte(id.local(), b'/').map_or(id.local(), |(_, m)| m);
+        split_at_byte(m, b'@').map_or(m, |(m, _)| m)
     }
+}
+
+/// `s` split around the first `byte` (ASCII), like `split_once` with a `char` but in a plain
+/// loop: a message runs through these splits, and `char` patterns bring their own searcher.
+fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let at = s.bytes().position(|b| b == byte)?;
+    // An ASCII byte is a whole character: both sides are valid text.
+    Some((&s[..at], &s[at + 1..]))
 }
 
 /// FNV-1a over the parts (NUL-separated): stable across builds and restarts, unlike std's

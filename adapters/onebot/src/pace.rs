@@ -12,12 +12,13 @@ use tokio::time::Instant;
 pub struct Pacer {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// By chat id (from outside: foldhash with a random seed per process).
+    buckets: Mutex<HashMap<String, (f64, Instant), foldhash::fast::RandomState>>,
 }
 
 impl Pacer {
     pub fn new(rate: f64, burst: u32) -> Self {
-        Self { rate, burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::new()) }
+        Self { rate, burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::default()) }
     }
 
     /// Takes a slot for one message to `chat`: how long to wait before sending it. Slots are
@@ -29,7 +30,11 @@ impl Pacer {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         // Tokens may go negative: that is the queue of messages already waiting.
-        let (tokens, last) = buckets.entry(chat.to_owned()).or_insert((self.burst, now));
+        // Looked up before inserting: the chat's id is copied only the first time.
+        if !buckets.contains_key(chat) {
+            buckets.insert(chat.to_owned(), (self.burst, now));
+        }
+        let Some((tokens, last)) = buckets.get_mut(chat) else { return Duration::ZERO };
         *tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
         *last = now;
         *tokens -= 1.0;

@@ -10,7 +10,7 @@
 //!   and changes nothing, and a sled write per FAQ answer or echo would cost more CPU and memory
 //!   than the answer itself (docs/benchmarks.md).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
@@ -31,7 +31,8 @@ pub struct RecentEvents {
 
 #[derive(Debug, Default)]
 struct Recent {
-    set: HashSet<u64>,
+    /// The fingerprints are SipHash values already: FxHash only spreads them over the buckets.
+    set: rustc_hash::FxHashSet<u64>,
     order: VecDeque<u64>,
 }
 

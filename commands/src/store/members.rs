@@ -25,7 +25,9 @@ const CACHED_LOOKUPS: usize = 4096;
 #[derive(Debug, Default)]
 pub(super) struct MemberCache {
     /// By record key: the record, or `None` for someone who is not a member.
-    records: HashMap<Vec<u8>, Option<Member>>,
+    /// foldhash with a random seed per process: the keys come from outside, and SipHash's
+    /// longer code costs more than the lookup itself at a message's pace.
+    records: HashMap<Vec<u8>, Option<Member>, foldhash::fast::RandomState>,
     /// The names of the members holding a role, by branch and role.
     role_names: HashMap<(BranchId, Role), Vec<String>>,
 }
