@@ -145,6 +145,11 @@ impl Dispatcher {
         shard.pending.load(Ordering::Acquire) == 0
             && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.bot.answers_without_fsync(event))).unwrap_or(false)
     }
+
+    /// Handles an event that only reads, here, and hands its replies to the shard's sender.
+    fn answer(&self, room: mpsc::Permit<'_, Handled>, envelope: Envelope) {
+        room.send((handle_guarded(&self.bot, &envelope.event, Marks::InMemory), envelope.done));
+    }
 }
 
 impl Router for Dispatcher {
@@ -159,16 +164,13 @@ impl Router for Dispatcher {
                 Err(mpsc::error::TrySendError::Full(())) => return Err(Refused::Full(Box::new(envelope))),
                 Err(mpsc::error::TrySendError::Closed(())) => return Err(Refused::Closed),
             };
-            permit.send((handle_guarded(&self.bot, &envelope.event, Marks::InMemory), envelope.done));
+            self.answer(permit, envelope);
             return Ok(());
         }
         shard.pending.fetch_add(1, Ordering::AcqRel);
         shard.queue.try_send(envelope).map_err(|e| {
             shard.pending.fetch_sub(1, Ordering::AcqRel);
-            match e {
-                mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
-                mpsc::error::TrySendError::Closed(_) => Refused::Closed,
-            }
+            Refused::from(e)
         })
     }
 
@@ -180,7 +182,7 @@ impl Router for Dispatcher {
             };
             if self.answers_inline(&shard, &envelope.event) {
                 let permit = shard.replies.reserve().await.map_err(|_| AdapterError::Closed)?;
-                permit.send((handle_guarded(&self.bot, &envelope.event, Marks::InMemory), envelope.done));
+                self.answer(permit, envelope);
                 return Ok(());
             }
             shard.pending.fetch_add(1, Ordering::AcqRel);

@@ -84,13 +84,20 @@ pub enum Refused {
     Closed,
 }
 
+/// A queue's refusal of an envelope, as a router's.
+impl From<mpsc::error::TrySendError<Envelope>> for Refused {
+    fn from(e: mpsc::error::TrySendError<Envelope>) -> Self {
+        match e {
+            mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
+            mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+        }
+    }
+}
+
 /// A plain queue, read by whoever holds its receiver (tests, one-shot tools).
 impl Router for mpsc::Sender<Envelope> {
     fn try_route(&self, envelope: Envelope) -> Result<(), Refused> {
-        self.try_send(envelope).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
-            mpsc::error::TrySendError::Closed(_) => Refused::Closed,
-        })
+        Ok(self.try_send(envelope)?)
     }
 
     fn route(&self, envelope: Envelope) -> RouteFuture<'_> {
