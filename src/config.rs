@@ -105,8 +105,10 @@ impl RawOneBot {
         let token = secret("onebot.access_token", self.access_token, problems);
         c.server.access_token = token.clone();
         for (i, target) in self.connect.into_iter().enumerate() {
-            if !target.url.starts_with("ws://") && !target.url.starts_with("wss://") {
-                problems.push(format!("onebot.connect[{i}].url: `{}` is not a ws:// or wss:// URL", target.url));
+            if target.url.starts_with("wss://") {
+                problems.push(format!("onebot.connect[{i}].url: `{}`: wss:// is not supported (no TLS in this build); use ws://, with a TLS proxy in front if the link leaves the machine", target.url));
+            } else if !target.url.starts_with("ws://") {
+                problems.push(format!("onebot.connect[{i}].url: `{}` is not a ws:// URL", target.url));
             }
             let access_token = secret(&format!("onebot.connect[{i}].access_token"), target.access_token, problems).or_else(|| token.clone());
             c.connect.push(zhibu_onebot::ForwardSettings { url: target.url, access_token });
@@ -829,6 +831,17 @@ mod tests {
         assert!(text.contains("reports.cadence.boss: unknown role `boss`"), "{text}");
         let ok = parse("[reports]\ncadence = { candidate = \"monthly\" }\n").unwrap();
         assert_eq!(ok.settings.report_cadence, vec![(Role::Candidate, settings::Cadence::Monthly)]);
+    }
+
+    #[test]
+    fn onebot_forward_urls_must_be_plain_websocket() {
+        let text = parse("[onebot]\n[[onebot.connect]]\nurl = \"wss://qq.example.org/ws\"\n[[onebot.connect]]\nurl = \"http://127.0.0.1:3001\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("onebot.connect[0].url: `wss://qq.example.org/ws`: wss:// is not supported"), "{text}");
+        assert!(text.contains("onebot.connect[1].url: `http://127.0.0.1:3001` is not a ws:// URL"), "{text}");
+        let ok = parse("[onebot]\n[[onebot.connect]]\nurl = \"ws://127.0.0.1:3001\"\n").unwrap();
+        assert_eq!(ok.onebot.unwrap().connect[0].url, "ws://127.0.0.1:3001");
     }
 
     #[test]

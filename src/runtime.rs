@@ -42,8 +42,7 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     let tracker = TaskTracker::new();
     let by_platform = Adapters::new(&adapters);
     let scheduler = Scheduler::new(bot.clone(), jobs, by_platform.clone(), Arc::new(zhibu_commands::domain::SystemClock));
-    let scheduler_stop = shutdown.clone();
-    let scheduler_task = tokio::spawn(async move { scheduler.run(scheduler_stop).await });
+    let scheduler_done = start_scheduler(scheduler, shutdown.clone())?;
 
     let mut shards = Vec::with_capacity(SHARDS);
     for i in 0..SHARDS {
@@ -104,9 +103,9 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
     // What is queued is still handled and answered, then the handler threads and the senders end,
     // even if an adapter's library keeps a sink alive (matrix-sdk keeps its event handlers).
     router.close();
-    match scheduler_task.await {
+    match scheduler_done.await {
         Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
-        Err(e) => tracing::error!(error = %e, "the scheduler task failed"),
+        Err(_) => tracing::error!("the scheduler's thread failed"),
         Ok(Ok(())) => {}
     }
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
@@ -118,6 +117,27 @@ pub async fn run(bot: Arc<Bot>, adapters: Vec<Arc<dyn Adapter>>, jobs: Vec<JobSp
         Some(message) => Err(StartupError(message).into()),
         None => Ok(()),
     }
+}
+
+/// Runs the scheduler on a thread and runtime of its own until `shutdown`; the receiver gets its
+/// outcome. Its sleeps (until the next job, hours away) are then timers of that runtime: a tokio
+/// runtime with any timer pending waits for the network with a timeout, which the kernel arms
+/// and cancels around every wait, twice per OneBot message (see `zhibu_onebot`'s ticker). Its
+/// sends reach the adapters through their channels like any other caller's.
+fn start_scheduler(scheduler: Scheduler, shutdown: CancellationToken) -> anyhow::Result<tokio::sync::oneshot::Receiver<anyhow::Result<()>>> {
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("zhibu-scheduler".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the scheduler's runtime")
+                .and_then(|rt| rt.block_on(scheduler.run(shutdown)).map_err(anyhow::Error::from));
+            let _ = done.send(result);
+        })
+        .context("starting the scheduler's thread")?;
+    Ok(outcome)
 }
 
 /// Takes each event to its shard, on the task of the adapter that received it: answered there

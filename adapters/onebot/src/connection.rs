@@ -189,8 +189,9 @@ where
     let mut last_event = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     let mut heartbeat: Option<Duration> = None;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Not a tokio interval: see `ticker` for why the I/O runtime keeps no timer.
+    let mut ticks = crate::ticker::ticks();
+    ticks.borrow_and_update();
     // Made once: a `cancelled()` future registers with its token when first polled, so one made
     // per turn of the loop would register and unregister for every frame.
     let stopping = shutdown.cancelled();
@@ -270,7 +271,7 @@ where
                     _ => {}
                 }
             }
-            _ = tick.tick() => {
+            Ok(()) = ticks.changed() => {
                 conn.expire(Instant::now());
                 if let Some(interval) = heartbeat {
                     let silent = last_event.elapsed();

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{serve, Connection, Context};
+use crate::read_ahead::ReadAhead;
 use crate::ws_config;
 
 /// Delays between attempts grow from the first to the last and stay there.
@@ -59,15 +62,28 @@ pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_t
     }
 }
 
-async fn connect(settings: &ForwardSettings) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, String> {
+async fn connect(settings: &ForwardSettings) -> Result<WebSocketStream<ReadAhead<TcpStream>>, String> {
     let mut request = settings.url.as_str().into_client_request().map_err(|e| e.to_string())?;
     if let Some(token) = &settings.access_token {
         let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
         request.headers_mut().insert("Authorization", value);
     }
-    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(request, Some(ws_config()), true)).await {
+    let uri = request.uri();
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or("the URL has no host")?;
+    match uri.scheme_str() {
+        Some("ws") => {}
+        Some("wss") => return Err("wss:// is not supported: this build has no TLS (use ws://, or a TLS proxy in front)".into()),
+        _ => return Err("the URL is not ws://".into()),
+    }
+    let address = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+    let dial = async {
+        let socket = TcpStream::connect(&address).await.map_err(|e| e.to_string())?;
+        let _ = socket.set_nodelay(true);
+        tokio_tungstenite::client_async_with_config(request, ReadAhead::new(socket), Some(ws_config())).await.map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, dial).await {
         Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(e),
         Ok(Ok((ws, _))) => Ok(ws),
     }
 }

@@ -24,7 +24,9 @@ mod json;
 mod message;
 mod pace;
 mod read;
+mod read_ahead;
 pub mod server;
+mod ticker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -91,9 +91,9 @@ impl Store {
 
     /// Records that the event `id`, which may have changed something, was handled. Without an
     /// fsync of its own: the mark reaches the disk with the event's acknowledged write (or the
-    /// next one, or sled's periodic flush of 500 ms). A crash in that window handles a
-    /// redelivered event again, as a crash between handling and marking always could; the
-    /// commands are idempotent per day, item and question.
+    /// next one, or sled's periodic flush every [`super::BACKGROUND_FLUSH_MS`]). A crash in that
+    /// window handles a redelivered event again, as a crash between handling and marking always
+    /// could; the commands are idempotent per day, item and question.
     pub fn mark_handled(&self, id: &MessageId, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.recent_events.insert(id);
         self.handled.insert(id.as_str().as_bytes(), &keys::instant(at))?;

@@ -5,8 +5,8 @@
 //! Every write that a reply confirms is flushed to disk before the write method returns: when
 //! the bot says "签到成功", the check-in survives a SIGKILL. A few writes nobody is told about
 //! (enrolling a speaker on first contact, the handled-event marks, the unanswered-question log)
-//! are left to the next flush: sled's own within half a second, the next confirmed write, or
-//! shutdown.
+//! are left to the next flush: sled's own within [`BACKGROUND_FLUSH_MS`], the next confirmed
+//! write, or shutdown.
 
 mod checkins;
 mod engagement;
@@ -45,6 +45,14 @@ type Migration = fn(&Store) -> Result<(), StoreError>;
 const MIGRATIONS: &[Migration] = &[];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// How often sled's background thread writes out what no reply confirmed, fsyncs and cleans
+/// its log segments. sled's default is 500 ms; every confirmed write here is flushed before its
+/// reply, so this only bounds what a crash can lose of the writes nobody was told about (see
+/// above), which the next message repairs. Each round wakes the thread and fsyncs even when
+/// nothing was written: at 500 ms that thread woke four times a second and took about 2% of the
+/// bot's CPU at 200 OneBot messages a second (docs/benchmarks.md, "Run R's round").
+pub const BACKGROUND_FLUSH_MS: u64 = 5_000;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +128,7 @@ impl Store {
         // database: files that were there before opening and yield no schema record are damage,
         // not a fresh start.
         let existed = dir.join("db").metadata().map(|m| m.len() > 0).unwrap_or(false);
-        let config = sled::Config::new().path(dir);
+        let config = sled::Config::new().path(dir).flush_every_ms(Some(BACKGROUND_FLUSH_MS));
         // sled can panic on some kinds of damaged files instead of returning an error; a damaged
         // data dir must give the secretary a clear message, not a stack trace.
         let db = match catch_unwind(AssertUnwindSafe(|| config.open())) {
