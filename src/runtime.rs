@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, AdapterError, Envelope, Event, EventSink, Refused, RouteFuture, Router};
+use zhibu_chat::{Adapter, AdapterError, Envelope, Event, EventSink, Hurry, Refused, RouteFuture, Router};
 use zhibu_commands::Bot;
 
 use crate::delivery::{send_with_retry, Adapters};
@@ -273,10 +273,39 @@ fn handle_guarded(bot: &Bot, event: &Event, marks: Marks) -> Vec<zhibu_chat::Out
 }
 
 /// One shard's sender: sends the replies of each handled event in order, then signals it done.
+///
+/// A reply with nothing queued behind it is sent unhurried: its confirmation may wait for the
+/// platform's next traffic ([`Adapter::send_unhurried`]: for OneBot, one wakeup per message
+/// instead of two). Whatever is queued meanwhile makes the sender say [`Hurry::now`], so the
+/// next reply never waits behind a confirmation nobody has read.
 async fn shard_sender(adapters: Adapters, mut handled: mpsc::Receiver<Handled>, shutdown: CancellationToken) {
-    while let Some((replies, done)) = handled.recv().await {
-        for reply in replies {
-            if let Err(e) = send_with_retry(&adapters, &reply, &SEND_BACKOFF, &shutdown).await {
+    // Taken from the queue while a reply was being sent; `None` inside once the queue has closed.
+    let mut taken: Option<Option<Handled>> = None;
+    loop {
+        let next = match taken.take() {
+            Some(next) => next,
+            None => handled.recv().await,
+        };
+        let Some((replies, done)) = next else { return };
+        let last = replies.len().saturating_sub(1);
+        for (i, reply) in replies.iter().enumerate() {
+            let result = if i == last && handled.is_empty() && !handled.is_closed() {
+                let hurry = Hurry::new();
+                let sending = send_with_retry(&adapters, reply, &SEND_BACKOFF, &shutdown, Some(&hurry));
+                tokio::pin!(sending);
+                tokio::select! {
+                    biased;
+                    result = &mut sending => result,
+                    more = handled.recv() => {
+                        hurry.now();
+                        taken = Some(more);
+                        sending.await
+                    }
+                }
+            } else {
+                send_with_retry(&adapters, reply, &SEND_BACKOFF, &shutdown, None).await
+            };
+            if let Err(e) = result {
                 tracing::error!(chat = %reply.chat, error = %e, "reply not delivered");
             }
         }
@@ -424,5 +453,60 @@ mod tests {
         assert_eq!(handle_once(&bot, &echo, Marks::InMemory)[0].text, "在线 ✓ 收到：「你好」");
         let branch = bot.settings().branches[0].id.clone();
         assert_eq!(bot.store().reports_by_author(&branch, &UserId::parse("console:alice").unwrap()).unwrap().len(), 1);
+    }
+
+    /// An adapter whose confirmations of unhurried sends never come until the sender hurries,
+    /// like a OneBot response waiting unread for the next event.
+    struct Unconfirmed {
+        platform: zhibu_chat::Platform,
+        /// Each send's text, and whether it was sent unhurried.
+        sent: std::sync::Mutex<Vec<(String, bool)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Adapter for Unconfirmed {
+        fn platform(&self) -> &zhibu_chat::Platform {
+            &self.platform
+        }
+
+        async fn run(&self, _sink: EventSink, shutdown: CancellationToken) -> Result<(), AdapterError> {
+            shutdown.cancelled().await;
+            Ok(())
+        }
+
+        async fn send(&self, message: &zhibu_chat::Outgoing) -> Result<Option<MessageId>, zhibu_chat::SendError> {
+            self.sent.lock().unwrap().push((message.text.clone(), false));
+            Ok(None)
+        }
+
+        async fn send_unhurried(&self, message: &zhibu_chat::Outgoing, hurry: &Hurry) -> Result<Option<MessageId>, zhibu_chat::SendError> {
+            self.sent.lock().unwrap().push((message.text.clone(), true));
+            hurry.wanted().await;
+            Ok(None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_with_nothing_behind_it_is_sent_unhurried_and_the_next_never_waits_behind_its_confirmation() {
+        let adapter = Arc::new(Unconfirmed { platform: zhibu_chat::Platform::new("console").unwrap(), sent: Default::default() });
+        let (handled, handled_rx) = mpsc::channel::<Handled>(8);
+        let sender = tokio::spawn(shard_sender(Adapters::new(&[adapter.clone() as Arc<dyn Adapter>]), handled_rx, CancellationToken::new()));
+        let reply = |text: &str| zhibu_chat::Outgoing::text(ChatId::parse("console:group").unwrap(), text);
+        let sent = || adapter.sent.lock().unwrap().clone();
+        let settle = || tokio::time::sleep(Duration::from_millis(50));
+
+        let (done, first_done) = tokio::sync::oneshot::channel();
+        handled.send((vec![reply("一")], Some(done))).await.unwrap();
+        settle().await;
+        assert_eq!(sent(), [("一".to_owned(), true)], "the last reply with nothing behind it goes unhurried");
+        // Two replies to the next event: the first of them is in a hurry (another follows it), and
+        // their arrival hurries the one before.
+        handled.send((vec![reply("二"), reply("三")], None)).await.unwrap();
+        settle().await;
+        assert_eq!(sent(), [("一".to_owned(), true), ("二".to_owned(), false), ("三".to_owned(), true)]);
+        assert!(first_done.await.is_err(), "the first event is done once its reply is confirmed");
+        // The queue closes (shutdown): the last confirmation is hurried, and the sender ends.
+        drop(handled);
+        tokio::time::timeout(Duration::from_secs(1), sender).await.expect("the sender waited on a confirmation after its queue closed").unwrap();
     }
 }

@@ -58,7 +58,7 @@ impl Outbox {
 
 async fn worker(store: Store, adapters: Adapters, mut queue: mpsc::UnboundedReceiver<OutboxEntry>, shutdown: CancellationToken) {
     while let Some(entry) = queue.recv().await {
-        let result = send_with_retry(&adapters, &entry.message, &BACKOFF, &shutdown).await;
+        let result = send_with_retry(&adapters, &entry.message, &BACKOFF, &shutdown, None).await;
         let settled = match result {
             Ok(id) => {
                 if let Some(message) = id {

@@ -39,6 +39,31 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// A caller's say in how soon it needs a send's confirmation (see [`Adapter::send_unhurried`]):
+/// not before [`Hurry::now`], which the caller says once something is waiting behind the send.
+#[derive(Debug, Clone, Default)]
+pub struct Hurry(CancellationToken);
+
+impl Hurry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The confirmation is wanted now.
+    pub fn now(&self) {
+        self.0.cancel();
+    }
+
+    pub fn is_now(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Resolves once [`Hurry::now`] has been said.
+    pub async fn wanted(&self) {
+        self.0.cancelled().await;
+    }
+}
+
 /// An event on its way to the runtime, with an optional signal for when it has been handled.
 #[derive(Debug)]
 pub struct Envelope {
@@ -179,6 +204,15 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Sends one message; returns the platform's id for it when the platform gives one.
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError>;
+
+    /// Sends one message as [`Adapter::send`] does, for a caller in no hurry for the platform's
+    /// confirmation until [`Hurry::now`]: the adapter may leave the confirmation waiting until
+    /// other traffic wakes it, instead of being woken for it alone. OneBot does (one wakeup per
+    /// answered message instead of two); the default is [`Adapter::send`].
+    async fn send_unhurried(&self, message: &Outgoing, hurry: &Hurry) -> Result<Option<MessageId>, SendError> {
+        let _ = hurry;
+        self.send(message).await
+    }
 
     /// The direct chat with `user`, where the platform lets the bot message a user privately
     /// (`None` where it cannot, e.g. a group-only webhook: the bot then writes in the group).

@@ -14,9 +14,14 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
-use zhibu_chat::EventSink;
+use zhibu_chat::{EventSink, Hurry};
 
 use crate::frame::{to_event, Frame, Ids, Kind, Response};
+use crate::wake::{Mark, WakeMark};
+
+/// How long a stopping connection waits for the implementation to answer its close, reading the
+/// responses that came before it.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a connection may stay silent before it is pinged, and how long a ping may go
 /// unanswered before the connection counts as dead.
@@ -43,14 +48,27 @@ struct Waiter {
     answer: oneshot::Sender<Result<Response, CallError>>,
     deadline: Instant,
     timeout: Duration,
+    /// Its response may wait until other traffic wakes the connection (see `wake`).
+    unhurried: bool,
+    /// Made unhurried (a reply): its response's size predicts the next such response's.
+    predicts: bool,
+}
+
+/// What callers hand a connection's task.
+#[derive(Debug)]
+pub enum Out {
+    /// An action call's frame.
+    Call(Message),
+    /// The call with this echo now wants its response at once.
+    Hurry(u64),
 }
 
 /// The sending half of a connection, shared with whoever calls actions.
 #[derive(Debug)]
 pub struct Connection {
     /// Unbounded: every caller waits for its response before it calls again, so what is queued
-    /// is at most one frame per caller.
-    out: mpsc::UnboundedSender<Message>,
+    /// is at most one frame (and one hurry) per caller.
+    out: mpsc::UnboundedSender<Out>,
     /// Calls by echo. The connection's once-a-second tick fails those past their deadline, so a
     /// call arms no timer of its own.
     pending: Mutex<HashMap<u64, Waiter>>,
@@ -60,7 +78,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new() -> (Arc<Self>, mpsc::UnboundedReceiver<Message>) {
+    pub fn new() -> (Arc<Self>, mpsc::UnboundedReceiver<Out>) {
         let (out, rx) = mpsc::unbounded_channel();
         (Arc::new(Self { out, pending: Mutex::new(HashMap::default()), next_echo: AtomicU64::new(1), closed: CancellationToken::new() }), rx)
     }
@@ -73,12 +91,20 @@ impl Connection {
     /// second, so up to a second more).
     pub async fn call<P: Serialize>(&self, action: &str, params: P, timeout: Duration) -> Result<Response, CallError> {
         let params = serde_json::to_string(&params).map_err(|e| CallError::Encode(e.to_string()))?;
-        self.call_with(action, params.len(), |out| out.push_str(&params), timeout).await
+        self.call_with(action, params.len(), |out| out.push_str(&params), timeout, None).await
     }
 
     /// [`Connection::call`] with the params written as JSON by `params` (about `params_len`
-    /// bytes) into the frame's own buffer.
-    pub async fn call_with(&self, action: &str, params_len: usize, params: impl FnOnce(&mut String), timeout: Duration) -> Result<Response, CallError> {
+    /// bytes) into the frame's own buffer. With `hurry`, the response may wait for other
+    /// traffic until [`Hurry::now`].
+    pub async fn call_with(
+        &self,
+        action: &str,
+        params_len: usize,
+        params: impl FnOnce(&mut String),
+        timeout: Duration,
+        hurry: Option<&Hurry>,
+    ) -> Result<Response, CallError> {
         let echo = self.next_echo.fetch_add(1, Ordering::Relaxed);
         let mut frame = String::with_capacity(params_len + action.len() + 48);
         frame.push_str("{\"action\":");
@@ -88,14 +114,49 @@ impl Connection {
         frame.push_str(",\"echo\":");
         frame.push_str(itoa::Buffer::new().format(echo));
         frame.push('}');
-        let (answer, rx) = oneshot::channel();
-        self.pending().insert(echo, Waiter { answer, deadline: Instant::now() + timeout, timeout });
-        if self.out.send(Message::text(frame)).is_err() {
+        let (answer, mut rx) = oneshot::channel();
+        let unhurried = hurry.is_some_and(|h| !h.is_now());
+        self.pending().insert(echo, Waiter { answer, deadline: Instant::now() + timeout, timeout, unhurried, predicts: hurry.is_some() });
+        if self.out.send(Out::Call(Message::text(frame))).is_err() {
             self.pending().remove(&echo);
             return Err(CallError::Closed);
         }
+        if let Some(hurry) = hurry.filter(|_| unhurried) {
+            tokio::select! {
+                biased;
+                answered = &mut rx => return answered.unwrap_or(Err(CallError::Closed)),
+                () = hurry.wanted() => {
+                    let _ = self.out.send(Out::Hurry(echo));
+                }
+            }
+        }
         // The waiter is dropped unanswered when the connection ends.
         rx.await.unwrap_or(Err(CallError::Closed))
+    }
+
+    /// The call with `echo` wants its response at once.
+    fn hurry(&self, echo: u64) {
+        if let Some(waiter) = self.pending().get_mut(&echo) {
+            waiter.unhurried = false;
+        }
+    }
+
+    /// Every call wants its response at once: none waits for other traffic longer than a tick.
+    fn hurry_all(&self) {
+        for waiter in self.pending().values_mut() {
+            waiter.unhurried = false;
+        }
+    }
+
+    /// The unread bytes worth waking for: 1 while any call is in a hurry (or nothing is known of
+    /// response sizes yet); else one more than the unhurried calls' responses are expected to
+    /// take, `each` bytes apiece.
+    fn wake_mark(&self, each: Option<usize>) -> usize {
+        let pending = self.pending();
+        match each {
+            Some(each) if !pending.is_empty() && pending.values().all(|w| w.unhurried) => 1 + pending.len() * each,
+            _ => 1,
+        }
     }
 
     /// Fails the calls whose deadline has passed.
@@ -112,12 +173,18 @@ impl Connection {
         }
     }
 
-    fn answer(&self, frame: &Frame<'_>) {
+    /// Hands a response to its caller; whether the call was one whose response size predicts
+    /// the next unhurried one's.
+    fn answer(&self, frame: &Frame<'_>) -> bool {
         match frame.echo().and_then(|e| self.pending().remove(&e)) {
             Some(waiter) => {
                 let _ = waiter.answer.send(Ok(frame.response()));
+                waiter.predicts
             }
-            None => tracing::debug!(echo = ?frame.echo, "a response nobody is waiting for (timed out?)"),
+            None => {
+                tracing::debug!(echo = ?frame.echo, "a response nobody is waiting for (timed out?)");
+                false
+            }
         }
     }
 }
@@ -167,18 +234,56 @@ pub struct Context {
     pub max_message_bytes: usize,
 }
 
+/// The expected size on the wire of a frame whose text is `text_bytes` long: the text, a
+/// WebSocket header as large as a masked frame of that size takes, and a few bytes of slack for
+/// numbers that grow by a digit (echoes, message ids). Too small costs a wakeup; too large keeps
+/// a frame of no more than that excess (a ping, a close) waiting for the next tick.
+fn wire_bytes(text_bytes: usize) -> usize {
+    const MASK: usize = 4;
+    const SLACK: usize = 8;
+    let length = match text_bytes {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    text_bytes + 2 + length + MASK + SLACK
+}
+
+/// Closes the connection from our side. The responses the implementation sent before it answers
+/// the close still reach their callers: a reply's confirmation may be waiting unread, and a caller
+/// told the connection closed would send the reply again. Events read meanwhile are dropped.
+async fn close<S>(ws: &mut WebSocketStream<S>, conn: &Connection, mark: &mut Mark)
+where
+    S: AsyncRead + AsyncWrite + WakeMark + Unpin,
+{
+    conn.hurry_all();
+    mark.set(ws.get_ref(), 1);
+    let _ = ws.close(None).await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = ws.next().await {
+            let Message::Text(text) = message else { continue };
+            if let Ok(frame) = Frame::parse(text.as_str()) {
+                if matches!(frame.kind(), Kind::Response) {
+                    conn.answer(&frame);
+                }
+            }
+        }
+    })
+    .await;
+}
+
 /// Serves one connection until it closes, goes silent, is replaced, or `shutdown`. `account`
 /// is known from the handshake (reverse WebSocket) or learnt from the first event.
 pub async fn serve<S>(
     mut ws: WebSocketStream<S>,
     conn: Arc<Connection>,
-    mut outgoing: mpsc::UnboundedReceiver<Message>,
+    mut outgoing: mpsc::UnboundedReceiver<Out>,
     ctx: Arc<Context>,
     mut account: Option<String>,
     shutdown: CancellationToken,
 ) -> Result<(), String>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + WakeMark + Unpin,
 {
     if let Some(a) = &account {
         ctx.accounts.register(a, &conn);
@@ -189,6 +294,9 @@ where
     let mut last_event = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     let mut heartbeat: Option<Duration> = None;
+    // The socket's wake mark, and the size the next reply's response is expected to take.
+    let mut mark = Mark::default();
+    let mut response_bytes: Option<usize> = None;
     // Not a tokio interval: see `ticker` for why the I/O runtime keeps no timer.
     let mut ticks = crate::ticker::ticks();
     ticks.borrow_and_update();
@@ -204,23 +312,30 @@ where
         tokio::select! {
             biased;
             () = &mut stopping => {
-                let _ = ws.close(None).await;
+                close(&mut ws, &conn, &mut mark).await;
                 break Ok(());
             }
             () = &mut replaced => {
-                let _ = ws.close(None).await;
+                close(&mut ws, &conn, &mut mark).await;
                 break Err("replaced by a newer connection of the same account".into());
             }
-            Some(message) = outgoing.recv() => {
-                if let Err(e) = ws.feed(message).await {
-                    break Err(format!("writing: {e}"));
-                }
-                while let Ok(more) = outgoing.try_recv() {
-                    if ws.feed(more).await.is_err() {
-                        break;
+            Some(first) = outgoing.recv() => {
+                let mut written = Ok(());
+                let mut next = Some(first);
+                while let Some(out) = next.take().or_else(|| outgoing.try_recv().ok()) {
+                    match out {
+                        Out::Call(message) => {
+                            written = ws.feed(message).await;
+                            if written.is_err() {
+                                break;
+                            }
+                        }
+                        Out::Hurry(echo) => conn.hurry(echo),
                     }
                 }
-                if let Err(e) = ws.flush().await {
+                // Before the calls leave: their responses must not find the old mark.
+                mark.set(ws.get_ref(), conn.wake_mark(response_bytes));
+                if let Err(e) = written.and(ws.flush().await) {
                     break Err(format!("writing: {e}"));
                 }
             }
@@ -251,7 +366,11 @@ where
                             }
                         }
                         match frame.kind() {
-                            Kind::Response => conn.answer(&frame),
+                            Kind::Response => {
+                                if conn.answer(&frame) {
+                                    response_bytes = Some(wire_bytes(text.len()));
+                                }
+                            }
                             Kind::Message => {
                                 let Some(acct) = account.as_deref() else { continue };
                                 if let Some(event) = to_event(&ctx.ids, &frame, acct, ctx.max_message_bytes) {
@@ -272,6 +391,9 @@ where
                 }
             }
             Ok(()) = ticks.changed() => {
+                // No response waits unread past a tick, nor a frame smaller than the mark.
+                conn.hurry_all();
+                mark.set(ws.get_ref(), 1);
                 conn.expire(Instant::now());
                 if let Some(interval) = heartbeat {
                     let silent = last_event.elapsed();
@@ -307,12 +429,12 @@ mod tests {
     const TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Starts a call and returns it with the echo it was sent with.
-    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::UnboundedReceiver<Message>) -> (tokio::task::JoinHandle<Result<Response, CallError>>, u64) {
+    async fn start_call(conn: &Arc<Connection>, outgoing: &mut mpsc::UnboundedReceiver<Out>) -> (tokio::task::JoinHandle<Result<Response, CallError>>, u64) {
         let caller = {
             let conn = conn.clone();
             tokio::spawn(async move { conn.call("send_group_msg", serde_json::Map::new(), TIMEOUT).await })
         };
-        let Some(Message::Text(text)) = outgoing.recv().await else { panic!("the call was not written") };
+        let Some(Out::Call(Message::Text(text))) = outgoing.recv().await else { panic!("the call was not written") };
         let call: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
         (caller, call["echo"].as_u64().unwrap())
     }
@@ -350,5 +472,123 @@ mod tests {
         let (caller, _) = start_call(&conn, &mut outgoing).await;
         conn.pending().clear(); // what the end of the connection does
         assert_eq!(settled(caller).await, Err(CallError::Closed));
+    }
+
+    /// A connection served over real loopback TCP, and the implementation's end of it.
+    #[cfg(target_os = "linux")]
+    mod over_tcp {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio::net::{TcpListener, TcpStream};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::WebSocketStream;
+        use zhibu_chat::{Envelope, Event};
+
+        use super::*;
+        use crate::read_ahead::ReadAhead;
+
+        type Implementation = WebSocketStream<TcpStream>;
+
+        async fn served() -> (Arc<Connection>, Implementation, mpsc::Receiver<Envelope>, CancellationToken) {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("ws://{}/", listener.local_addr().unwrap());
+            let dial = async { tokio_tungstenite::client_async(url, TcpStream::connect(listener.local_addr().unwrap()).await.unwrap()).await.unwrap().0 };
+            let accept = async { tokio_tungstenite::accept_async(ReadAhead::new(listener.accept().await.unwrap().0)).await.unwrap() };
+            let (ws, implementation) = tokio::join!(accept, dial);
+            let (events, events_rx) = mpsc::channel(16);
+            let ctx = Arc::new(Context {
+                ids: Ids::new(),
+                accounts: Arc::new(Accounts::default()),
+                sink: EventSink::new(events),
+                liveness: Liveness { ping_after: Duration::from_secs(60), ping_timeout: Duration::from_secs(60) },
+                max_message_bytes: 64 * 1024,
+            });
+            let (conn, outgoing) = Connection::new();
+            let stop = CancellationToken::new();
+            tokio::spawn(serve(ws, conn.clone(), outgoing, ctx, Some("10001000".into()), stop.clone()));
+            (conn, implementation, events_rx, stop)
+        }
+
+        /// Starts a reply's call, unhurried when `hurry` is given.
+        fn reply(conn: &Arc<Connection>, hurry: Option<&Hurry>) -> tokio::task::JoinHandle<Result<Response, CallError>> {
+            let (conn, hurry) = (conn.clone(), hurry.cloned());
+            tokio::spawn(async move { conn.call_with("send_group_msg", 2, |out| out.push_str("{}"), TIMEOUT, hurry.as_ref()).await })
+        }
+
+        /// Reads the next call and answers it at once, as NapCat does.
+        async fn answer_next(implementation: &mut Implementation) {
+            let Some(Ok(Message::Text(text))) = implementation.next().await else { panic!("no call") };
+            let call: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            implementation.send(Message::text(response(call["echo"].as_u64().unwrap()))).await.unwrap();
+        }
+
+        async fn done_within(caller: &mut tokio::task::JoinHandle<Result<Response, CallError>>, wait: Duration) -> bool {
+            match tokio::time::timeout(wait, caller).await {
+                Ok(result) => {
+                    result.unwrap().unwrap();
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+
+        /// A reply sent unhurried and answered at once by the implementation, right after a
+        /// liveness tick (the next is a second away): its response waits unread.
+        async fn left_waiting(conn: &Arc<Connection>, implementation: &mut Implementation, hurry: &Hurry) -> tokio::task::JoinHandle<Result<Response, CallError>> {
+            let mut ticks = crate::ticker::ticks();
+            ticks.borrow_and_update();
+            ticks.changed().await.unwrap();
+            // Let the connection see the tick too.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut caller = reply(conn, Some(hurry));
+            answer_next(implementation).await;
+            assert!(!done_within(&mut caller, Duration::from_millis(300)).await, "a response nobody hurried for woke the connection");
+            caller
+        }
+
+        fn group_message(id: u64) -> String {
+            format!(
+                r#"{{"time":1700000000,"self_id":10001000,"post_type":"message","message_type":"group","sub_type":"normal","message_id":{id},"group_id":200001,"user_id":300001,"message":[{{"type":"text","data":{{"text":"/echo 在吗"}}}}],"raw_message":"/echo 在吗","font":0,"sender":{{"user_id":300001,"nickname":"同学"}}}}"#
+            )
+        }
+
+        #[tokio::test]
+        async fn an_unhurried_response_is_read_with_the_next_event_when_hurried_or_at_the_next_tick() {
+            let (conn, mut implementation, mut events, stop) = served().await;
+            let hurry = Hurry::new();
+            // The first reply's response has no size to expect yet: it is read at once, and
+            // gives the size of the next.
+            let mut first = reply(&conn, Some(&hurry));
+            answer_next(&mut implementation).await;
+            assert!(done_within(&mut first, Duration::from_millis(500)).await);
+
+            let mut second = left_waiting(&conn, &mut implementation, &hurry).await;
+            implementation.send(Message::text(group_message(1))).await.unwrap();
+            let Some(Envelope { event: Event::Message(m), .. }) = events.recv().await else { panic!("no event") };
+            assert_eq!(m.text, "/echo 在吗");
+            assert!(done_within(&mut second, Duration::from_millis(100)).await, "the response was not read with the event");
+
+            let hurry = Hurry::new();
+            let mut third = left_waiting(&conn, &mut implementation, &hurry).await;
+            hurry.now();
+            assert!(done_within(&mut third, Duration::from_millis(100)).await, "hurrying did not read the response");
+
+            // A call in a hurry is answered at once, and so is the unhurried one it finds waiting.
+            let mut fourth = left_waiting(&conn, &mut implementation, &Hurry::new()).await;
+            let mut login = reply(&conn, None);
+            answer_next(&mut implementation).await;
+            assert!(done_within(&mut login, Duration::from_millis(200)).await, "a call in a hurry waited");
+            assert!(done_within(&mut fourth, Duration::from_millis(100)).await);
+
+            // Left alone, a response waits no longer than the next tick.
+            let mut fifth = left_waiting(&conn, &mut implementation, &Hurry::new()).await;
+            assert!(done_within(&mut fifth, crate::ticker::TICK + Duration::from_millis(500)).await, "a response waited past a tick");
+
+            // At shutdown the connection reads what is waiting before it closes.
+            let mut last = left_waiting(&conn, &mut implementation, &Hurry::new()).await;
+            stop.cancel();
+            let closing = tokio::spawn(async move { while let Some(Ok(_)) = implementation.next().await {} });
+            assert!(done_within(&mut last, Duration::from_millis(500)).await, "the waiting response was dropped at shutdown");
+            closing.await.unwrap();
+        }
     }
 }

@@ -27,6 +27,7 @@ mod read;
 mod read_ahead;
 pub mod server;
 mod ticker;
+mod wake;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, MessageId, Outgoing, Platform, SendError, UserId};
+use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, Hurry, MessageId, Outgoing, Platform, SendError, UserId};
 
 pub use connection::Liveness;
 use connection::{Accounts, Context};
@@ -121,6 +122,42 @@ impl OneBotAdapter {
     fn account_for_direct(&self) -> Option<String> {
         self.config.default_account.clone().or_else(|| self.accounts.first())
     }
+
+    /// Sends `message` as `send_group_msg` / `send_private_msg`; with `hurry`, the response may
+    /// wait for other traffic until [`Hurry::now`] (see `wake`).
+    async fn send_as(&self, message: &Outgoing, hurry: Option<&Hurry>) -> Result<Option<MessageId>, SendError> {
+        let target = self.ids.target(&message.chat).ok_or_else(|| SendError::Permanent(format!("`{}` is not a OneBot chat", message.chat)))?;
+        let reply_to = message.reply_to.as_ref().map(|id| self.ids.local_message(id));
+        let at: Vec<&str> = message.mentions.iter().filter(|m| m.user.platform() == self.platform).map(|m| m.user.local()).collect();
+        let mut segments = message::build(&message.text, reply_to, &at);
+        if let Some(image) = &message.image {
+            segments.push(message::OutSegment::Image { file: file_url(image) });
+        }
+        let (account, action, field, id) = match target {
+            Target::Group { account, group } => (account, "send_group_msg", "group_id", group),
+            Target::Private { account, user } => (account, "send_private_msg", "user_id", user),
+        };
+        let conn = self.accounts.get(account).ok_or_else(|| SendError::Transient(format!("OneBot account {account} is not connected")))?;
+        self.pacer.wait(message.chat.as_str()).await;
+        // `{"group_id":…,"message":[…]}`: the segments' own bytes and a little for their keys.
+        let params_len = segments.iter().map(|s| s.text_len() + 48).sum::<usize>() + 32;
+        let params = |out: &mut String| {
+            out.push_str("{\"");
+            out.push_str(field);
+            out.push_str("\":");
+            json::push_id(out, id);
+            out.push_str(",\"message\":");
+            message::write_json(&segments, out);
+            out.push('}');
+        };
+        let response =
+            conn.call_with(action, params_len, params, self.config.action_timeout, hurry).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
+        if response.accepted {
+            Ok(response.message_id.and_then(|id| self.ids.message(account, &id)))
+        } else {
+            Err(SendError::Permanent(format!("{action} refused: retcode {} {}", response.retcode.unwrap_or(-1), response.why.unwrap_or_default())))
+        }
+    }
 }
 
 #[async_trait]
@@ -156,36 +193,11 @@ impl Adapter for OneBotAdapter {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
-        let target = self.ids.target(&message.chat).ok_or_else(|| SendError::Permanent(format!("`{}` is not a OneBot chat", message.chat)))?;
-        let reply_to = message.reply_to.as_ref().map(|id| self.ids.local_message(id));
-        let at: Vec<&str> = message.mentions.iter().filter(|m| m.user.platform() == self.platform).map(|m| m.user.local()).collect();
-        let mut segments = message::build(&message.text, reply_to, &at);
-        if let Some(image) = &message.image {
-            segments.push(message::OutSegment::Image { file: file_url(image) });
-        }
-        let (account, action, field, id) = match target {
-            Target::Group { account, group } => (account, "send_group_msg", "group_id", group),
-            Target::Private { account, user } => (account, "send_private_msg", "user_id", user),
-        };
-        let conn = self.accounts.get(account).ok_or_else(|| SendError::Transient(format!("OneBot account {account} is not connected")))?;
-        self.pacer.wait(message.chat.as_str()).await;
-        // `{"group_id":…,"message":[…]}`: the segments' own bytes and a little for their keys.
-        let params_len = segments.iter().map(|s| s.text_len() + 48).sum::<usize>() + 32;
-        let params = |out: &mut String| {
-            out.push_str("{\"");
-            out.push_str(field);
-            out.push_str("\":");
-            json::push_id(out, id);
-            out.push_str(",\"message\":");
-            message::write_json(&segments, out);
-            out.push('}');
-        };
-        let response = conn.call_with(action, params_len, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
-        if response.accepted {
-            Ok(response.message_id.and_then(|id| self.ids.message(account, &id)))
-        } else {
-            Err(SendError::Permanent(format!("{action} refused: retcode {} {}", response.retcode.unwrap_or(-1), response.why.unwrap_or_default())))
-        }
+        self.send_as(message, None).await
+    }
+
+    async fn send_unhurried(&self, message: &Outgoing, hurry: &Hurry) -> Result<Option<MessageId>, SendError> {
+        self.send_as(message, Some(hurry)).await
     }
 
     fn direct_chat(&self, user: &UserId) -> Option<ChatId> {

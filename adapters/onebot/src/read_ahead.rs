@@ -32,6 +32,10 @@ impl<S> ReadAhead<S> {
     pub fn new(inner: S) -> Self {
         ReadAhead { inner, buf: vec![0; READ_AHEAD_BYTES].into_boxed_slice(), start: 0, end: 0 }
     }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
