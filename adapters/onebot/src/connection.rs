@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use zhibu_chat::{EventSink, Hurry};
 
 use crate::frame::{to_event, Frame, Ids, Kind, Response};
-use crate::wake::{Mark, WakeMark};
+use crate::wake::WakeMark;
 
 /// How long a stopping connection waits for the implementation to answer its close, reading the
 /// responses that came before it.
@@ -252,14 +252,18 @@ fn wire_bytes(text_bytes: usize) -> usize {
 /// Closes the connection from our side. The responses the implementation sent before it answers
 /// the close still reach their callers: a reply's confirmation may be waiting unread, and a caller
 /// told the connection closed would send the reply again. Events read meanwhile are dropped.
-async fn close<S>(ws: &mut WebSocketStream<S>, conn: &Connection, mark: &mut Mark)
+async fn close<S>(ws: &mut WebSocketStream<S>, conn: &Connection)
 where
     S: AsyncRead + AsyncWrite + WakeMark + Unpin,
 {
     conn.hurry_all();
-    mark.set(ws.get_ref(), 1);
-    let _ = ws.close(None).await;
+    ws.get_mut().want_wake_mark(1);
+    // Sending the close is bounded too: a peer that stopped reading would hold it until TCP
+    // gives up, minutes later.
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        if ws.close(None).await.is_err() {
+            return;
+        }
         while let Some(Ok(message)) = ws.next().await {
             let Message::Text(text) = message else { continue };
             if let Ok(frame) = Frame::parse(text.as_str()) {
@@ -294,8 +298,7 @@ where
     let mut last_event = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     let mut heartbeat: Option<Duration> = None;
-    // The socket's wake mark, and the size the next reply's response is expected to take.
-    let mut mark = Mark::default();
+    // The size the next reply's response is expected to take, for the socket's wake mark.
     let mut response_bytes: Option<usize> = None;
     // Not a tokio interval: see `ticker` for why the I/O runtime keeps no timer.
     let mut ticks = crate::ticker::ticks();
@@ -312,11 +315,11 @@ where
         tokio::select! {
             biased;
             () = &mut stopping => {
-                close(&mut ws, &conn, &mut mark).await;
+                close(&mut ws, &conn).await;
                 break Ok(());
             }
             () = &mut replaced => {
-                close(&mut ws, &conn, &mut mark).await;
+                close(&mut ws, &conn).await;
                 break Err("replaced by a newer connection of the same account".into());
             }
             Some(first) = outgoing.recv() => {
@@ -334,7 +337,7 @@ where
                     }
                 }
                 // Before the calls leave: their responses must not find the old mark.
-                mark.set(ws.get_ref(), conn.wake_mark(response_bytes));
+                ws.get_mut().want_wake_mark(conn.wake_mark(response_bytes));
                 if let Err(e) = written.and(ws.flush().await) {
                     break Err(format!("writing: {e}"));
                 }
@@ -393,7 +396,7 @@ where
             Ok(()) = ticks.changed() => {
                 // No response waits unread past a tick, nor a frame smaller than the mark.
                 conn.hurry_all();
-                mark.set(ws.get_ref(), 1);
+                ws.get_mut().want_wake_mark(1);
                 conn.expire(Instant::now());
                 if let Some(interval) = heartbeat {
                     let silent = last_event.elapsed();
@@ -416,9 +419,12 @@ where
             }
         }
     };
+    // In this order: a call made from now on finds the connection gone (its frame cannot be
+    // queued), and every call already waiting is dropped, which tells its caller.
     conn.closed.cancel();
-    conn.pending().clear();
     ctx.accounts.unregister(&conn);
+    outgoing.close();
+    conn.pending().clear();
     result
 }
 
@@ -493,7 +499,9 @@ mod tests {
             let url = format!("ws://{}/", listener.local_addr().unwrap());
             let dial = async { tokio_tungstenite::client_async(url, TcpStream::connect(listener.local_addr().unwrap()).await.unwrap()).await.unwrap().0 };
             let accept = async { tokio_tungstenite::accept_async(ReadAhead::new(listener.accept().await.unwrap().0)).await.unwrap() };
-            let (ws, implementation) = tokio::join!(accept, dial);
+            let (mut ws, implementation) = tokio::join!(accept, dial);
+            assert!(crate::wake::probe().await, "this kernel cannot run these tests");
+            ws.get_mut().frames_start();
             let (events, events_rx) = mpsc::channel(16);
             let ctx = Arc::new(Context {
                 ids: Ids::new(),
@@ -531,14 +539,19 @@ mod tests {
             }
         }
 
-        /// A reply sent unhurried and answered at once by the implementation, right after a
-        /// liveness tick (the next is a second away): its response waits unread.
-        async fn left_waiting(conn: &Arc<Connection>, implementation: &mut Implementation, hurry: &Hurry) -> tokio::task::JoinHandle<Result<Response, CallError>> {
+        /// Returns just after a liveness tick, which the connection has seen: the next is a
+        /// second away.
+        async fn next_tick() {
             let mut ticks = crate::ticker::ticks();
             ticks.borrow_and_update();
             ticks.changed().await.unwrap();
-            // Let the connection see the tick too.
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        /// A reply sent unhurried and answered at once by the implementation, right after a
+        /// liveness tick: its response waits unread.
+        async fn left_waiting(conn: &Arc<Connection>, implementation: &mut Implementation, hurry: &Hurry) -> tokio::task::JoinHandle<Result<Response, CallError>> {
+            next_tick().await;
             let mut caller = reply(conn, Some(hurry));
             answer_next(implementation).await;
             assert!(!done_within(&mut caller, Duration::from_millis(300)).await, "a response nobody hurried for woke the connection");
@@ -555,8 +568,9 @@ mod tests {
         async fn an_unhurried_response_is_read_with_the_next_event_when_hurried_or_at_the_next_tick() {
             let (conn, mut implementation, mut events, stop) = served().await;
             let hurry = Hurry::new();
-            // The first reply's response has no size to expect yet: it is read at once, and
-            // gives the size of the next.
+            // The first reply's response has no size to expect yet: it is read at once (well
+            // before the next tick), and gives the size of the next.
+            next_tick().await;
             let mut first = reply(&conn, Some(&hurry));
             answer_next(&mut implementation).await;
             assert!(done_within(&mut first, Duration::from_millis(500)).await);
@@ -589,6 +603,50 @@ mod tests {
             let closing = tokio::spawn(async move { while let Some(Ok(_)) = implementation.next().await {} });
             assert!(done_within(&mut last, Duration::from_millis(500)).await, "the waiting response was dropped at shutdown");
             closing.await.unwrap();
+        }
+
+        /// A text frame as a client puts it on the wire (masked).
+        fn client_frame(text: &str) -> Vec<u8> {
+            let key = [0x5a, 0x11, 0xc3, 0x07];
+            let mut out = vec![0x81];
+            match text.len() {
+                n @ 0..=125 => out.push(0x80 | n as u8),
+                n => {
+                    out.push(0x80 | 126);
+                    out.extend_from_slice(&u16::try_from(n).unwrap().to_be_bytes());
+                }
+            }
+            out.extend_from_slice(&key);
+            out.extend(text.bytes().enumerate().map(|(i, b)| b ^ key[i % 4]));
+            out
+        }
+
+        #[tokio::test]
+        async fn the_rest_of_a_split_event_wakes_the_connection_however_small_it_is() {
+            use tokio::io::AsyncWriteExt;
+            let (conn, mut implementation, mut events, stop) = served().await;
+            let hurry = Hurry::new();
+            // Learn a response's size, then leave one unhurried response unread: the mark is up.
+            let mut first = reply(&conn, Some(&hurry));
+            answer_next(&mut implementation).await;
+            assert!(done_within(&mut first, Duration::from_millis(500)).await);
+            let mut waiting = left_waiting(&conn, &mut implementation, &hurry).await;
+
+            // An event larger than a TCP segment arrives in two parts, the second (5 bytes) far
+            // below the mark.
+            let event = client_frame(&group_message(2));
+            let (head, tail) = event.split_at(event.len() - 5);
+            let socket = implementation.get_mut();
+            socket.write_all(head).await.unwrap();
+            socket.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            socket.write_all(tail).await.unwrap();
+            let arrived = tokio::time::timeout(Duration::from_millis(300), events.recv()).await;
+            let Ok(Some(Envelope { event: Event::Message(m), .. })) = arrived else { panic!("the event's last bytes waited for the tick") };
+            assert_eq!(m.text, "/echo 在吗");
+            // The unhurried response came in before the event, and is read with it.
+            assert!(done_within(&mut waiting, Duration::from_millis(100)).await);
+            stop.cancel();
         }
     }
 }

@@ -20,6 +20,7 @@
 mod connection;
 pub mod dial;
 mod frame;
+mod frame_edges;
 mod json;
 mod message;
 mod pace;
@@ -175,6 +176,8 @@ impl Adapter for OneBotAdapter {
             max_message_bytes: self.config.max_message_bytes,
         });
         let tracker = TaskTracker::new();
+        // Before the first connection: whether connections may raise their wake mark.
+        wake::probe().await;
         if let Some(addr) = self.config.listen {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await

@@ -1,4 +1,4 @@
-//! A socket that reads everything waiting in one system call.
+//! A socket that reads everything waiting in one system call, and keeps its wake mark.
 //!
 //! tungstenite reads into whatever room is left in its frame buffer. When a frame straddles the
 //! end of that room, it reads twice, and when a read fills the room exactly, tokio cannot tell
@@ -6,12 +6,19 @@
 //! second that came to 2.4 reads per message where 2 suffice (an event in, the response to our
 //! reply in). [`ReadAhead`] reads up to [`READ_AHEAD_BYTES`] at a time into a buffer of its own,
 //! so one read drains the socket, and serves tungstenite's reads from it.
+//!
+//! Since every byte read passes here, it also keeps the socket's receive low-water mark (see
+//! `wake`): the mark the connection wants, except while the bytes read end inside a frame, when
+//! it is 1 so that the rest of the frame wakes the bot however small it is.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::frame_edges::FrameEdges;
+use crate::wake::{Mark, SocketMark, WakeMark};
 
 /// The most read from the socket at a time: many OneBot frames (events are a few hundred
 /// bytes), and more than a socket usually holds between two turns of the connection's loop.
@@ -26,30 +33,68 @@ pub struct ReadAhead<S> {
     /// What of `buf` is read from the socket and not yet handed on.
     start: usize,
     end: usize,
+    /// Frame boundaries in what is read, once known to start at a frame (see `frames_start`).
+    edges: Option<FrameEdges>,
+    /// The socket's mark, and the one the connection wants between frames.
+    mark: Mark,
+    wanted: usize,
 }
 
 impl<S> ReadAhead<S> {
+    /// Reads `inner`, with its mark left at 1 until [`ReadAhead::frames_start`].
     pub fn new(inner: S) -> Self {
-        ReadAhead { inner, buf: vec![0; READ_AHEAD_BYTES].into_boxed_slice(), start: 0, end: 0 }
+        ReadAhead { inner, buf: vec![0; READ_AHEAD_BYTES].into_boxed_slice(), start: 0, end: 0, edges: None, mark: Mark::new(false), wanted: 1 }
     }
 
-    pub fn get_ref(&self) -> &S {
-        &self.inner
+    /// From the next byte read, the stream is WebSocket frames from a client (masked): a server
+    /// calls this after the handshake, where the client may not send a frame before our answer,
+    /// so the next byte starts one. The mark may be raised from now on, where `wake` found it
+    /// works. (A client's handshake may read the start of the server's first frame with the
+    /// answer, so a client's edges are never known and its mark stays at 1.)
+    pub fn frames_start(&mut self) {
+        self.edges = Some(FrameEdges::new(true));
+        self.mark = Mark::new(crate::wake::usable());
+    }
+
+    /// Sets the mark: the one wanted between frames, 1 inside one (or where edges are unknown).
+    fn apply_mark(&mut self)
+    where
+        S: SocketMark,
+    {
+        let between_frames = self.edges.as_ref().is_some_and(|e| !e.mid_frame());
+        self.mark.set(&self.inner, if between_frames { self.wanted } else { 1 });
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
+impl<S: SocketMark> WakeMark for ReadAhead<S> {
+    fn want_wake_mark(&mut self, bytes: usize) {
+        self.wanted = bytes.max(1);
+        self.apply_mark();
+    }
+}
+
+impl<S: AsyncRead + SocketMark + Unpin> AsyncRead for ReadAhead<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.start == this.end {
             // A read at least as large as ours goes straight to the caller.
             if out.remaining() >= this.buf.len() {
-                return Pin::new(&mut this.inner).poll_read(cx, out);
+                let before = out.filled().len();
+                ready!(Pin::new(&mut this.inner).poll_read(cx, out))?;
+                if let Some(edges) = &mut this.edges {
+                    edges.feed(&out.filled()[before..]);
+                    this.apply_mark();
+                }
+                return Poll::Ready(Ok(()));
             }
             let mut fill = ReadBuf::new(&mut this.buf);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut fill))?;
             this.start = 0;
             this.end = fill.filled().len();
+            if let Some(edges) = &mut this.edges {
+                edges.feed(&this.buf[..this.end]);
+                this.apply_mark();
+            }
         }
         let n = out.remaining().min(this.end - this.start);
         out.put_slice(&this.buf[this.start..this.start + n]);

@@ -120,7 +120,10 @@ async fn handshake(stream: TcpStream, settings: &ServerSettings) -> Result<(toki
     match accepted {
         Err(_) => Err("handshake timed out".into()),
         Ok(Err(e)) => Err(refusal.map_or_else(|| e.to_string(), str::to_owned)),
-        Ok(Ok(ws)) => account.map(|a| (ws, a)).ok_or_else(|| "no account".into()),
+        Ok(Ok(mut ws)) => {
+            ws.get_mut().frames_start();
+            account.map(|a| (ws, a)).ok_or_else(|| "no account".into())
+        }
     }
 }
 
