@@ -239,14 +239,8 @@ pub struct Context {
 /// numbers that grow by a digit (echoes, message ids). Too small costs a wakeup; too large keeps
 /// a frame of no more than that excess (a ping, a close) waiting for the next tick.
 fn wire_bytes(text_bytes: usize) -> usize {
-    const MASK: usize = 4;
     const SLACK: usize = 8;
-    let length = match text_bytes {
-        0..=125 => 0,
-        126..=65535 => 2,
-        _ => 8,
-    };
-    text_bytes + 2 + length + MASK + SLACK
+    text_bytes + crate::frame_edges::header_bytes(text_bytes, true) + SLACK
 }
 
 /// Closes the connection from our side. The responses the implementation sent before it answers

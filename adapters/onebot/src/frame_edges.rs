@@ -14,6 +14,16 @@
 /// The most a frame header takes: 2 bytes, 8 of extended length, 4 of mask key.
 const MAX_HEADER: usize = 14;
 
+/// The bytes of a frame header for a payload of `payload` bytes.
+pub fn header_bytes(payload: usize, masked: bool) -> usize {
+    let extended = match payload {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    2 + extended + if masked { 4 } else { 0 }
+}
+
 /// Follows frame boundaries in a stream of WebSocket frames.
 #[derive(Debug)]
 pub struct FrameEdges {

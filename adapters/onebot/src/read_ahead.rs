@@ -17,7 +17,6 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::frame_edges::FrameEdges;
 use crate::wake::{Mark, SocketMark, WakeMark};
 
 /// The most read from the socket at a time: many OneBot frames (events are a few hundred
@@ -33,17 +32,14 @@ pub struct ReadAhead<S> {
     /// What of `buf` is read from the socket and not yet handed on.
     start: usize,
     end: usize,
-    /// Frame boundaries in what is read, once known to start at a frame (see `frames_start`).
-    edges: Option<FrameEdges>,
-    /// The socket's mark, and the one the connection wants between frames.
+    /// The socket's wake mark, which follows what is read.
     mark: Mark,
-    wanted: usize,
 }
 
 impl<S> ReadAhead<S> {
     /// Reads `inner`, with its mark left at 1 until [`ReadAhead::frames_start`].
     pub fn new(inner: S) -> Self {
-        ReadAhead { inner, buf: vec![0; READ_AHEAD_BYTES].into_boxed_slice(), start: 0, end: 0, edges: None, mark: Mark::new(false), wanted: 1 }
+        ReadAhead { inner, buf: vec![0; READ_AHEAD_BYTES].into_boxed_slice(), start: 0, end: 0, mark: Mark::new() }
     }
 
     /// From the next byte read, the stream is WebSocket frames from a client (masked): a server
@@ -52,24 +48,13 @@ impl<S> ReadAhead<S> {
     /// works. (A client's handshake may read the start of the server's first frame with the
     /// answer, so a client's edges are never known and its mark stays at 1.)
     pub fn frames_start(&mut self) {
-        self.edges = Some(FrameEdges::new(true));
-        self.mark = Mark::new(crate::wake::usable());
-    }
-
-    /// Sets the mark: the one wanted between frames, 1 inside one (or where edges are unknown).
-    fn apply_mark(&mut self)
-    where
-        S: SocketMark,
-    {
-        let between_frames = self.edges.as_ref().is_some_and(|e| !e.mid_frame());
-        self.mark.set(&self.inner, if between_frames { self.wanted } else { 1 });
+        self.mark.frames_start();
     }
 }
 
 impl<S: SocketMark> WakeMark for ReadAhead<S> {
     fn want_wake_mark(&mut self, bytes: usize) {
-        self.wanted = bytes.max(1);
-        self.apply_mark();
+        self.mark.want(&self.inner, bytes);
     }
 }
 
@@ -81,20 +66,14 @@ impl<S: AsyncRead + SocketMark + Unpin> AsyncRead for ReadAhead<S> {
             if out.remaining() >= this.buf.len() {
                 let before = out.filled().len();
                 ready!(Pin::new(&mut this.inner).poll_read(cx, out))?;
-                if let Some(edges) = &mut this.edges {
-                    edges.feed(&out.filled()[before..]);
-                    this.apply_mark();
-                }
+                this.mark.follow(&this.inner, &out.filled()[before..]);
                 return Poll::Ready(Ok(()));
             }
             let mut fill = ReadBuf::new(&mut this.buf);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut fill))?;
             this.start = 0;
             this.end = fill.filled().len();
-            if let Some(edges) = &mut this.edges {
-                edges.feed(&this.buf[..this.end]);
-                this.apply_mark();
-            }
+            this.mark.follow(&this.inner, &this.buf[..this.end]);
         }
         let n = out.remaining().min(this.end - this.start);
         out.put_slice(&this.buf[this.start..this.start + n]);

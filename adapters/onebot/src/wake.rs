@@ -21,6 +21,8 @@ use std::io;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::frame_edges::FrameEdges;
+
 /// A socket whose reader can be told how many unread bytes are worth waking for.
 pub trait SocketMark {
     fn set_socket_mark(&self, bytes: usize) -> io::Result<()>;
@@ -129,22 +131,55 @@ async fn lowering_wakes() -> io::Result<bool> {
     Ok(tokio::time::timeout(Duration::from_millis(200), reader.readable()).await.is_ok())
 }
 
-/// The mark a socket holds, so that it is only set again when it changes.
+/// The mark a connection's socket holds, and the one its connection wants between frames.
+/// Only set again when it changes.
 #[derive(Debug)]
 pub struct Mark {
     /// What the socket holds now (1, the kernel's default, until set).
     now: usize,
     /// False where marks are not to be raised: the mark then stays at 1.
     usable: bool,
+    /// What the connection wants while no frame is partly read.
+    wanted: usize,
+    /// Frame boundaries in what is read, once known (see [`Mark::frames_start`]). While they are
+    /// unknown, or a frame is partly read, the mark is 1.
+    edges: Option<FrameEdges>,
 }
 
 impl Mark {
-    pub fn new(usable: bool) -> Self {
-        Self { now: 1, usable }
+    /// A mark left at 1 until [`Mark::frames_start`].
+    pub fn new() -> Self {
+        Self { now: 1, usable: false, wanted: 1, edges: None }
+    }
+
+    /// From the next byte read, the socket carries WebSocket frames from a client (masked). The
+    /// mark may be raised from now on, where [`usable`] says it works.
+    pub fn frames_start(&mut self) {
+        self.edges = Some(FrameEdges::new(true));
+        self.usable = usable();
+    }
+
+    /// The connection wants `bytes` between frames.
+    pub fn want(&mut self, socket: &impl SocketMark, bytes: usize) {
+        self.wanted = bytes.max(1);
+        self.apply(socket);
+    }
+
+    /// Follows `read`, just read from the socket.
+    pub fn follow(&mut self, socket: &impl SocketMark, read: &[u8]) {
+        if let Some(edges) = &mut self.edges {
+            edges.feed(read);
+            self.apply(socket);
+        }
+    }
+
+    fn apply(&mut self, socket: &impl SocketMark) {
+        let between_frames = self.edges.as_ref().is_some_and(|e| !e.mid_frame());
+        self.set(socket, if between_frames { self.wanted } else { 1 });
     }
 
     /// Makes `wanted` the socket's mark.
-    pub fn set(&mut self, socket: &impl SocketMark, wanted: usize) {
+    fn set(&mut self, socket: &impl SocketMark, wanted: usize) {
         let wanted = wanted.max(1);
         if !self.usable || wanted == self.now {
             return;
@@ -159,6 +194,12 @@ impl Mark {
                 }
             }
         }
+    }
+}
+
+impl Default for Mark {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -200,7 +241,7 @@ mod tests {
     async fn the_reader_wakes_only_for_the_mark_and_at_once_when_it_is_lowered_below_what_waits() {
         let (reader, mut writer) = pair().await;
         assert_eq!(drain(&reader), 0);
-        let mut mark = Mark::new(true);
+        let mut mark = Mark { usable: true, ..Mark::new() };
         mark.set(&reader, 100);
         writer.write_all(&[b'r'; 99]).await.unwrap();
         assert!(!wakes(&reader).await, "woken below the mark");
