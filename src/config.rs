@@ -32,6 +32,8 @@ struct RawConfig {
     console: RawConsole,
     #[serde(default)]
     points: RawPoints,
+    #[serde(default)]
+    limits: RawLimits,
     matrix: Option<RawMatrix>,
     onebot: Option<RawOneBot>,
     wechat_oa: Option<RawWechatOa>,
@@ -301,6 +303,45 @@ fn secret(key: &str, value: Option<String>, problems: &mut Vec<String>) -> Optio
     }
 }
 
+/// How much the bot takes from one member and one chat (the console is not limited).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    /// Commands a member may send at once (default 3)...
+    member_burst: Option<u32>,
+    /// ...then this many a minute (default 12; 0: no limit).
+    member_per_minute: Option<u32>,
+    /// Commands one chat may send at once, all members together (default 20)...
+    chat_burst: Option<u32>,
+    /// ...then this many a minute (default 60; 0: no limit).
+    chat_per_minute: Option<u32>,
+    /// Events waiting to be handled in one chat before more are shed (default 50).
+    backlog: Option<usize>,
+}
+
+impl RawLimits {
+    fn resolve(self, problems: &mut Vec<String>) -> crate::runtime::Limits {
+        let default = crate::runtime::Limits::default();
+        let mut rate = |burst: Option<u32>, per_minute: Option<u32>, default: crate::runtime::Rate, key: &str| {
+            let rate = crate::runtime::Rate { burst: burst.unwrap_or(default.burst), per_minute: per_minute.unwrap_or(default.per_minute) };
+            if !(1..=10_000).contains(&rate.burst) {
+                problems.push(format!("limits.{key}_burst: between 1 and 10000"));
+            }
+            if rate.per_minute > 60_000 {
+                problems.push(format!("limits.{key}_per_minute: at most 60000 (0: no limit)"));
+            }
+            rate
+        };
+        let member = rate(self.member_burst, self.member_per_minute, default.member, "member");
+        let chat = rate(self.chat_burst, self.chat_per_minute, default.chat, "chat");
+        let backlog = self.backlog.unwrap_or(default.backlog);
+        if !(1..=100_000).contains(&backlog) {
+            problems.push("limits.backlog: between 1 and 100000".into());
+        }
+        crate::runtime::Limits { member, chat, backlog }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPoints {
@@ -417,6 +458,7 @@ pub struct Config {
     pub jobs: Vec<crate::scheduler::JobSpec>,
     pub data_dir: Option<PathBuf>,
     pub console: ConsoleSettings,
+    pub limits: crate::runtime::Limits,
 }
 
 /// A config that cannot be used.
@@ -441,11 +483,8 @@ impl Config {
             wecom: None,
             jobs: Vec::new(),
             data_dir: None,
-            console: ConsoleSettings {
-                enabled: true,
-                initial_speaker: "guest".into(),
-                max_line_bytes: zhibu_chat::MAX_MESSAGE_BYTES,
-            },
+            limits: crate::runtime::Limits::default(),
+            console: ConsoleSettings { enabled: true, initial_speaker: "guest".into(), max_line_bytes: zhibu_chat::MAX_MESSAGE_BYTES },
         }
     }
 
@@ -575,6 +614,7 @@ impl RawConfig {
                 allowed_rooms: m.allowed_rooms,
             }
         });
+        let limits = self.limits.resolve(&mut problems);
         let onebot = self.onebot.map(|o| o.resolve(&mut problems));
         let wechat_oa = self.wechat_oa.map(|w| w.resolve(&mut problems));
         let wecom = self.wecom.map(|w| w.resolve(&mut problems));
@@ -588,17 +628,10 @@ impl RawConfig {
             wechat_oa,
             wecom,
             jobs,
-            settings: Settings {
-                language,
-                timezone,
-                report_max_chars,
-                faq_thresholds,
-                branches,
-                points,
-                report_cadence,
-            },
+            settings: Settings { language, timezone, report_max_chars, faq_thresholds, branches, points, report_cadence },
             data_dir: self.data_dir,
             console,
+            limits,
         })
     }
 }
@@ -633,7 +666,9 @@ fn resolve_branch(b: RawBranch, key: &str) -> Result<BranchSettings, Vec<String>
         .groups
         .iter()
         .enumerate()
-        .filter_map(|(j, g)| ChatId::parse(g).map_err(|e| problems.push(format!("{key}.groups[{j}]: `{g}`: {e} (write platform:chat, e.g. console:group)"))).ok())
+        .filter_map(|(j, g)| {
+            ChatId::parse(g).map_err(|e| problems.push(format!("{key}.groups[{j}]: `{g}`: {e} (write platform:chat, e.g. console:group)"))).ok()
+        })
         .collect();
     let direct_enroll: Vec<zhibu_chat::Platform> = b
         .direct_enroll
@@ -739,7 +774,38 @@ mod tests {
         let config = parse(text).unwrap();
         assert_eq!(config.settings.branches.len(), 1);
         assert_eq!(config.jobs.len(), 4);
-        for key in ["language", "timezone", "data_dir", "max_chars", "threshold", "groups", "auto_enroll", "direct_enroll", "default_role", "secretaries", "committee", "enabled", "initial_speaker", "max_line_bytes", "cron", "kind", "branches", "catch_up", "close_after", "value", "daily_cap", "cadence", "messages_per_minute", "webhook", "format"] {
+        for key in [
+            "language",
+            "timezone",
+            "data_dir",
+            "max_chars",
+            "threshold",
+            "groups",
+            "auto_enroll",
+            "direct_enroll",
+            "default_role",
+            "secretaries",
+            "committee",
+            "enabled",
+            "initial_speaker",
+            "max_line_bytes",
+            "cron",
+            "kind",
+            "branches",
+            "catch_up",
+            "close_after",
+            "value",
+            "daily_cap",
+            "member_burst",
+            "member_per_minute",
+            "chat_burst",
+            "chat_per_minute",
+            "backlog",
+            "cadence",
+            "messages_per_minute",
+            "webhook",
+            "format",
+        ] {
             assert!(text.contains(&format!("{key} =")), "example does not show `{key}`");
         }
     }
@@ -775,14 +841,14 @@ mod tests {
         for key in ["wechat_oa.listen", "wechat_oa.token", "wechat_oa.encoding_aes_key", "wechat_oa.mode", "wechat_oa.reply_deadline"] {
             assert!(bad.contains(key), "{key}: {bad}");
         }
-        let text = parse("[wechat_oa]\nlisten = \"127.0.0.1:1\"\ntoken = \"t\"\napp_id = \"wx1\"\napp_secret = \"x\"\nmode = \"safe\"\n").unwrap_err().to_string();
+        let text =
+            parse("[wechat_oa]\nlisten = \"127.0.0.1:1\"\ntoken = \"t\"\napp_id = \"wx1\"\napp_secret = \"x\"\nmode = \"safe\"\n").unwrap_err().to_string();
         assert!(text.contains("wechat_oa.mode: \"safe\" needs encoding_aes_key"), "{text}");
     }
 
     #[test]
     fn the_wecom_section_is_read_and_checked() {
-        let section = commented_example("# [wecom]")
-            .replace("env:ZHIBU_WECOM_CS", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6");
+        let section = commented_example("# [wecom]").replace("env:ZHIBU_WECOM_CS", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6");
         let config = parse(&format!("{section}[[branch]]\nid = \"cs\"\ngroups = [\"wecom:cs\"]\n")).unwrap();
         let w = config.wecom.unwrap();
         assert_eq!((w.per_minute, w.robots.len(), w.robots[0].name.as_str(), w.robots[0].format), (20, 1, "cs", zhibu_wecom::Format::Text));
@@ -810,6 +876,20 @@ mod tests {
         assert!(!bad.contains("secret1"), "webhook keys stay out of messages: {bad}");
         let text = parse("[[branch]]\nid = \"x\"\ngroups = [\"wecom:cs\"]\n").unwrap_err().to_string();
         assert!(text.contains("`wecom:cs` is not a robot"), "{text}");
+    }
+
+    #[test]
+    fn limits_have_defaults_and_are_checked() {
+        let config = parse("").unwrap();
+        assert_eq!(config.limits, crate::runtime::Limits::default());
+        let config = parse("[limits]\nmember_per_minute = 0\nchat_burst = 40\nbacklog = 10\n").unwrap();
+        assert_eq!((config.limits.member.per_minute, config.limits.chat.burst, config.limits.backlog), (0, 40, 10));
+        let text = parse("[limits]\nmember_burst = 0\nchat_per_minute = 100000\nbacklog = 0\nburst = 3\n").unwrap_err().to_string();
+        assert!(text.contains("unknown field `burst`"), "{text}");
+        let text = parse("[limits]\nmember_burst = 0\nchat_per_minute = 100000\nbacklog = 0\n").unwrap_err().to_string();
+        for key in ["limits.member_burst", "limits.chat_per_minute", "limits.backlog"] {
+            assert!(text.contains(key), "{key}: {text}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use zhibu_chat::{Adapter, ChatId, Hurry, MessageId, Outgoing, Platform, SendError, UserId};
+use zhibu_chat::{Adapter, ChatId, MessageId, Outgoing, Platform, SendError, UserId};
 use zhibu_commands::jobs::Directory;
 
 /// The adapters by platform.
@@ -42,24 +42,17 @@ pub enum DeliveryError {
 /// Sends `message`, retrying transient failures after each delay in `backoff` (or after the
 /// platform's own `retry after`, when it is longer). Gives up early (leaving the message unsent)
 /// when `shutdown` is cancelled during a wait. Returns the platform's id for the message.
-/// With `hurry`, the platform's confirmation may wait until [`Hurry::now`]
-/// ([`Adapter::send_unhurried`]).
 pub async fn send_with_retry(
     adapters: &Adapters,
     message: &Outgoing,
     backoff: &[Duration],
     shutdown: &CancellationToken,
-    hurry: Option<&Hurry>,
 ) -> Result<Option<MessageId>, DeliveryError> {
     let platform = message.chat.platform();
     let adapter = adapters.get(&platform).ok_or_else(|| DeliveryError::NoAdapter(platform.clone()))?;
     let mut delays = backoff.iter();
     loop {
-        let sent = match hurry {
-            Some(hurry) => adapter.send_unhurried(message, hurry).await,
-            None => adapter.send(message).await,
-        };
-        let (error, asked) = match sent {
+        let (error, asked) = match adapter.send(message).await {
             Ok(id) => return Ok(id),
             Err(SendError::Transient(e)) => (SendError::Transient(e), Duration::ZERO),
             Err(SendError::RateLimited { retry_after }) => (SendError::RateLimited { retry_after }, retry_after),

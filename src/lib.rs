@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod delivery;
+pub mod group_commit;
 pub mod runtime;
 pub mod scheduler;

@@ -13,7 +13,12 @@ fn a_damaged_data_dir_is_reported_not_panicked_on() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("conf"), b"\xff\x00 not a sled config").unwrap();
     let mut x: u32 = 7;
-    let noise: Vec<u8> = (0..65536).map(|_| { x = x.wrapping_mul(1_103_515_245).wrapping_add(12345); (x >> 16) as u8 }).collect();
+    let noise: Vec<u8> = (0..65536)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect();
     std::fs::write(data.join("db"), noise).unwrap();
     let run = z.console(&["/签到"]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);

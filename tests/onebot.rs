@@ -24,15 +24,18 @@ fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The load generator is not a person: its members may send as fast as it likes.
+const NO_LIMITS: &str = "[limits]\nmember_per_minute = 0\nchat_per_minute = 0\n";
 
-/// Starts `zhibu run` serving OneBot on `port` with `onebot` extra keys, the groups 200001,
-/// 200002 and 201003 (the load generator's warm-up group) in one branch.
-fn start(z: &Zhibu, port: u16, onebot: &str) -> Running {
+/// Starts `zhibu run` serving OneBot on `port` with `onebot` extra keys and `more` top-level
+/// sections, the groups 200001, 200002 and 201003 (the load generator's warm-up group) in one
+/// branch.
+fn start(z: &Zhibu, port: u16, onebot: &str, more: &str) -> Running {
     let groups: Vec<String> = [200001, 200002, 201003].iter().map(|g| format!("\"onebot:{ACCOUNT}/group/{g}\"")).collect();
     let config = z.write(
         "onebot.toml",
         format!(
-            "[onebot]\nlisten = \"127.0.0.1:{port}\"\naccess_token = \"{TOKEN}\"\n{onebot}\n\
+            "[onebot]\nlisten = \"127.0.0.1:{port}\"\naccess_token = \"{TOKEN}\"\n{onebot}\n{more}\n\
              [[branch]]\nid = \"cs\"\nname = \"计算机支部\"\ngroups = [{}]\nauto_enroll = true\n",
             groups.join(", ")
         )
@@ -57,7 +60,7 @@ fn loadgen(port: u16, args: &[&str]) -> Value {
 fn loadgen_checkins_and_questions_get_replies_in_their_groups() {
     let z = Zhibu::new();
     let port = free_port();
-    let bot = start(&z, port, "chat_rate = 0");
+    let bot = start(&z, port, "chat_rate = 0", NO_LIMITS);
     // `/签到` from 10 members in 2 groups, segment arrays.
     let r = loadgen(port, &["--scenario", "faq", "--faq-prefix", "/签到 ", "-n", "40", "--window", "4"]);
     assert_eq!((r["sent"].as_u64(), r["replied"].as_u64(), r["errors"].as_u64()), (Some(40), Some(40), Some(0)), "{r}");
@@ -72,7 +75,8 @@ fn loadgen_checkins_and_questions_get_replies_in_their_groups() {
     // The check-ins are in the store: the week's stats list the members who checked in.
     let stats = z.run(&["--config", path_str(&z.path("onebot.toml")), "stats", "--format", "csv"]);
     stats.assert_clean();
-    let checked_in = stats.stdout.lines().skip(1).filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.split(',').nth(4).is_some_and(|c| c != "0")).count();
+    let checked_in =
+        stats.stdout.lines().skip(1).filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.split(',').nth(4).is_some_and(|c| c != "0")).count();
     assert!(checked_in >= 5, "members with check-ins: {}", stats.stdout);
 }
 
@@ -123,14 +127,16 @@ fn text_of(action: &Value) -> String {
 async fn the_protocol_details_a_napcat_would_exercise() {
     let z = Zhibu::new();
     let port = free_port();
-    let bot = start(&z, port, "chat_rate = 0");
+    let bot = start(&z, port, "chat_rate = 0", NO_LIMITS);
     // The access token is checked on the upgrade.
     assert_eq!(connect(port, None).await.err(), Some(401));
     assert_eq!(connect(port, Some("guess")).await.err(), Some(403));
     let mut ws = connect(port, Some(TOKEN)).await.unwrap();
-    ws.send(Message::text(json!({"time": 1, "self_id": 10001000, "post_type": "meta_event", "meta_event_type": "lifecycle", "sub_type": "connect"}).to_string()))
-        .await
-        .unwrap();
+    ws.send(Message::text(
+        json!({"time": 1, "self_id": 10001000, "post_type": "meta_event", "meta_event_type": "lifecycle", "sub_type": "connect"}).to_string(),
+    ))
+    .await
+    .unwrap();
     // A check-in in the segment-array format, addressed to the bot: a reply that quotes it.
     let checkin = group_message(501, 300001, json!([{"type": "at", "data": {"qq": "10001000"}}, {"type": "text", "data": {"text": " /签到"}}]));
     ws.send(Message::text(checkin.clone())).await.unwrap();
@@ -145,8 +151,6 @@ async fn the_protocol_details_a_napcat_would_exercise() {
     ws.send(Message::text(json!({"post_type": "notice", "notice_type": "group_upload", "time": 1, "self_id": 10001000}).to_string())).await.unwrap();
     ws.send(Message::text("not json")).await.unwrap();
     assert_eq!(next_action(&mut ws, Duration::from_millis(700)).await, None, "a duplicate or unknown event got an answer");
-    // A command that writes, then one that only reads, sent together: the read is answered after
-    // the write and sees it, though it could have been answered on the I/O thread at once.
     ws.send(Message::text(group_message(510, 300003, json!("/echo 在吗")))).await.unwrap();
     assert!(text_of(&next_action(&mut ws, Duration::from_secs(5)).await.unwrap()).contains("在吗"));
     // A frame several times the adapter's read chunk (9 KB) arrives whole: its JSON parses, and
@@ -154,6 +158,8 @@ async fn the_protocol_details_a_napcat_would_exercise() {
     ws.send(Message::text(group_message(509, 300003, json!(format!("/echo {}", "长".repeat(3000)))))).await.unwrap();
     let quoted = text_of(&next_action(&mut ws, Duration::from_secs(5)).await.expect("a reply to the long frame"));
     assert!(quoted.contains(&format!("「{}…」", "长".repeat(64))), "{quoted}");
+    // A command that writes, then ones that only read, sent together: answered in order, each
+    // seeing the write before it.
     for (id, text) in [(511, "/签到"), (512, "/积分"), (513, "/echo 一")] {
         ws.send(Message::text(group_message(id, 300003, json!(text)))).await.unwrap();
     }
@@ -192,7 +198,7 @@ async fn the_protocol_details_a_napcat_would_exercise() {
 async fn a_connection_that_goes_silent_is_closed() {
     let z = Zhibu::new();
     let port = free_port();
-    let bot = start(&z, port, "ping_after_secs = 1\nping_timeout_secs = 1");
+    let bot = start(&z, port, "ping_after_secs = 1\nping_timeout_secs = 1", "");
     // Heartbeats every 500 ms announced, then silence: closed after two intervals.
     let mut ws = connect(port, Some(TOKEN)).await.unwrap();
     let beat = json!({"time": 1, "self_id": 10001000, "post_type": "meta_event", "meta_event_type": "heartbeat", "status": {"online": true, "good": true}, "interval": 500});
@@ -247,9 +253,7 @@ async fn forward_websocket_redials_after_the_implementation_restarts() {
         // The bot asks who it is; then a message arrives and is answered.
         let login = next_action(&mut ws, Duration::from_secs(5)).await.expect("get_login_info");
         assert_eq!(login["action"], "get_login_info");
-        ws.send(Message::text(group_message(600 + round, 300002, json!([{"type": "text", "data": {"text": format!("/echo round{round}")}}]))))
-            .await
-            .unwrap();
+        ws.send(Message::text(group_message(600 + round, 300002, json!([{"type": "text", "data": {"text": format!("/echo round{round}")}}])))).await.unwrap();
         let action = next_action(&mut ws, Duration::from_secs(5)).await.expect("a reply");
         assert!(text_of(&action).contains(&format!("round{round}")), "{action}");
         // The implementation goes away; the bot dials again (backoff 1 s).

@@ -38,7 +38,6 @@ fn wechatpy() -> Command {
     cmd
 }
 
-
 struct Bot {
     process: Running,
     url: String,

@@ -17,12 +17,33 @@ use zhibu_commands::shipped::faq_library;
 /// Questions members ask: the project's own test questions' style, colloquial, with typos,
 /// English mixed in, and questions the library cannot answer.
 const QUESTIONS: &[&str] = &[
-    "几岁可以入党", "入党申请书交给谁啊", "积极分子怎么选出来的", "政审都查些啥", "发展对象培训几天",
-    "支部大会表决要多少人同意", "介绍人要几个人", "预备期多久", "预被期多长", "怎么转正", "党龄从哪天算起",
-    "党员有哪些权利", "工资5000块党费交多少", "三会一课指的是啥", "组织生活会一年开几次", "思想汇报多久交一次",
-    "入党誓词全文", "what is 三会一课", "党费 how much 学生", "入党介绍人的要求 requirements",
-    "今天星期几", "图书馆几点关门", "帮我写一篇思想汇报", "奖学金什么时候发", "how do I reset my password",
-    "宿舍空调坏了找谁修", "你好",
+    "几岁可以入党",
+    "入党申请书交给谁啊",
+    "积极分子怎么选出来的",
+    "政审都查些啥",
+    "发展对象培训几天",
+    "支部大会表决要多少人同意",
+    "介绍人要几个人",
+    "预备期多久",
+    "预被期多长",
+    "怎么转正",
+    "党龄从哪天算起",
+    "党员有哪些权利",
+    "工资5000块党费交多少",
+    "三会一课指的是啥",
+    "组织生活会一年开几次",
+    "思想汇报多久交一次",
+    "入党誓词全文",
+    "what is 三会一课",
+    "党费 how much 学生",
+    "入党介绍人的要求 requirements",
+    "今天星期几",
+    "图书馆几点关门",
+    "帮我写一篇思想汇报",
+    "奖学金什么时候发",
+    "how do I reset my password",
+    "宿舍空调坏了找谁修",
+    "你好",
 ];
 
 /// The straightforward matcher: bigrams of every entry's question, alternatives and keywords,
@@ -143,12 +164,16 @@ fn bench(c: &mut Criterion) {
     let large_index = report("synthetic", &large, &rules);
 
     let mut group = c.benchmark_group("faq");
-    group.bench_function("query/shipped (27 questions)", |b| {
-        b.iter(|| QUESTIONS.iter().for_each(|q| drop(black_box(shipped_index.search(q)))))
-    });
+    group.bench_function("query/shipped (27 questions)", |b| b.iter(|| QUESTIONS.iter().for_each(|q| drop(black_box(shipped_index.search(q))))));
     group.bench_function("query/10k (27 questions)", |b| b.iter(|| QUESTIONS.iter().for_each(|q| drop(black_box(large_index.search(q))))));
     let naive = Naive::build(&large);
-    group.bench_function("naive scan/10k (27 questions)", |b| b.iter(|| QUESTIONS.iter().for_each(|q| { black_box(naive.search(q)); })));
+    group.bench_function("naive scan/10k (27 questions)", |b| {
+        b.iter(|| {
+            QUESTIONS.iter().for_each(|q| {
+                black_box(naive.search(q));
+            })
+        })
+    });
     group.sample_size(10);
     group.bench_function("build/10k", |b| b.iter(|| FaqIndex::build(black_box(large.clone()), &rules, Thresholds::DEFAULT)));
     group.finish();

@@ -1,6 +1,7 @@
-//! The bot: turns one chat [`Event`] into the replies to send. It finds the branch a chat belongs
-//! to, enrolls new members, parses the command, runs the declared checks and the command, and
-//! renders errors through the catalog. It never calls an adapter and needs no async runtime.
+//! The bot: turns one chat [`Event`] into the replies to send, with the write they confirm. It
+//! finds the branch a chat belongs to, enrolls new members, parses the command, runs the
+//! declared checks and the command, and renders errors through the catalog. It never calls an
+//! adapter, never waits for the disk and needs no async runtime.
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -11,13 +12,13 @@ use zhibu_chat::{sanitize_text, ChatKind, Event, Incoming, Outgoing, RejectReaso
 use crate::cmd;
 use crate::domain::{Clock, Member, Role};
 use crate::faq::{FaqIndex, FaqLibraryError, Thresholds, Verdict};
-use crate::framework::{parse_command, Ctx, Lookup, Registry, Reply};
+use crate::framework::{parse_command, Ctx, Found, Lookup, Registry, Reply};
 use crate::i18n::{Catalog, CatalogError};
 use crate::quiz::QuizBank;
-use crate::study::StudyLibrary;
 use crate::settings::{BranchSettings, Settings};
 use crate::shipped;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Ticket};
+use crate::study::StudyLibrary;
 
 /// A message timestamp further in the future than this is not believed; "now" is used.
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -50,6 +51,28 @@ pub struct FaqAnswer {
     pub status: &'static str,
 }
 
+/// What the bot says to one event, and the write its words confirm: the replies go out once
+/// `confirms` is durable (at once when it is `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub replies: Vec<Outgoing>,
+    pub confirms: Option<Ticket>,
+}
+
+impl Answer {
+    fn from_reply(reply: Option<(Outgoing, Option<Ticket>)>) -> Self {
+        match reply {
+            Some((reply, confirms)) => Answer { replies: vec![reply], confirms },
+            None => Answer::default(),
+        }
+    }
+
+    /// The replies' texts (for tests and tools).
+    pub fn texts(&self) -> Vec<&str> {
+        self.replies.iter().map(|r| r.text.as_str()).collect()
+    }
+}
+
 pub struct Bot {
     store: Store,
     settings: Settings,
@@ -72,11 +95,12 @@ impl Bot {
         for branch in &settings.branches {
             seed_officers(&store, branch, clock.now())?;
         }
+        store.flush()?;
         let faq_built = std::sync::atomic::AtomicU64::new(store.faq_version());
         let faq = RwLock::new(build_index(&store, settings.faq_thresholds)?);
         let study = StudyLibrary::shipped().map_err(BotError::Content)?;
         let quiz = QuizBank::shipped().map_err(BotError::Content)?;
-        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::all()), faq, faq_built, study, quiz, clock })
+        Ok(Self { store, settings, catalog, registry: Registry::new(cmd::ALL), faq, faq_built, study, quiz, clock })
     }
 
     pub fn store(&self) -> &Store {
@@ -149,23 +173,24 @@ impl Bot {
         }
     }
 
-    /// Everything the bot says in answer to one event (often nothing).
-    pub fn handle(&self, event: &Event) -> Vec<Outgoing> {
+    /// Everything the bot says in answer to one event (often nothing), and the write it
+    /// confirms.
+    pub fn handle(&self, event: &Event) -> Answer {
         match event {
             // A branch group is a group however few members the platform counts in it, so a
             // report sent there is never treated as private.
             Event::Message(message) if message.chat_kind == ChatKind::Direct && self.settings.branch_of_group(&message.chat).is_some() => {
                 let message = Incoming { chat_kind: ChatKind::Group, ..message.clone() };
-                self.handle_message(&message).into_iter().collect()
+                Answer::from_reply(self.handle_message(&message))
             }
-            Event::Message(message) => self.handle_message(message).into_iter().collect(),
+            Event::Message(message) => Answer::from_reply(self.handle_message(message)),
             Event::Rejected { chat, reason, id, .. } => {
                 let text = match reason {
                     RejectReason::InvalidEncoding => self.catalog.t("bot.rejected_encoding", &[]),
                     RejectReason::TooLong { limit_bytes } => self.catalog.t("bot.rejected_too_long", &[("limit", limit_bytes)]),
                     RejectReason::NotText => self.catalog.t("bot.rejected_not_text", &[]),
                 };
-                vec![Outgoing { reply_to: id.clone(), ..Outgoing::text(chat.clone(), text) }]
+                Answer { replies: vec![Outgoing { reply_to: id.clone(), ..Outgoing::text(chat.clone(), text) }], confirms: None }
             }
             Event::Reaction { user, target, key, timestamp, .. } => {
                 if is_acknowledgement(key) {
@@ -173,43 +198,47 @@ impl Bot {
                         tracing::error!(error = %e, "recording an acknowledgement failed");
                     }
                 }
-                Vec::new()
+                Answer::default()
             }
             Event::Read { chat, user, at } => {
                 if let Err(e) = self.store.read_up_to(chat, user, *at) {
                     tracing::error!(error = %e, "recording a read receipt failed");
                 }
-                Vec::new()
+                Answer::default()
             }
         }
     }
 
-    /// Whether handling `event` waits for no fsync: a read-only command (echo, a question, help,
-    /// points…) or talk, from anyone. Enrolling a new speaker or noting a changed display name
-    /// does not wait for the disk either (see [`Store::note_member`]). The runtime answers such
-    /// events on its I/O thread; anything that writes what a reply confirms (a check-in, a
-    /// report, a reaction) goes to a handler thread, where an fsync stalls no other chat.
-    /// A `false` is always safe.
-    pub fn answers_without_fsync(&self, event: &Event) -> bool {
-        let message = match event {
-            Event::Message(message) => message,
-            Event::Rejected { .. } => return true,
-            Event::Reaction { .. } | Event::Read { .. } => return false,
-        };
-        let text = sanitize_text(&message.text);
-        let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
-        match command {
-            // Talk: at most the speaker is enrolled. A direct message that is not a command is a
-            // question for the FAQ: it only reads.
-            None => true,
-            Some(command) => match self.registry.lookup(&command) {
-                Lookup::Found(cmd, args) => cmd.read_only(&args),
-                Lookup::Empty | Lookup::Unknown { .. } => true,
-            },
+    /// Whether `event` asks the bot for an answer: a command, a question in a direct chat, a
+    /// message the adapter refused. Group talk, reactions and read receipts do not. The runtime
+    /// counts only these against a member's rate limit.
+    pub fn is_addressed(&self, event: &Event) -> bool {
+        match event {
+            Event::Message(message) => {
+                let text = sanitize_text(&message.text);
+                let command = parse_command(&text).is_some() || (message.bare_commands && self.keyword_command(&text).is_some());
+                command || (message.chat_kind == ChatKind::Direct && !text.trim().is_empty())
+            }
+            Event::Rejected { .. } => true,
+            Event::Reaction { .. } | Event::Read { .. } => false,
         }
     }
 
-    fn handle_message(&self, message: &Incoming) -> Option<Outgoing> {
+    /// The one notice a member gets when they send faster than the rate limit allows.
+    pub fn slow_down_notice(&self, event: &Event) -> Outgoing {
+        self.notice(event, "bot.slow_down")
+    }
+
+    /// The one notice a chat gets when more waits for the bot there than it keeps.
+    pub fn busy_notice(&self, event: &Event) -> Outgoing {
+        self.notice(event, "bot.busy")
+    }
+
+    fn notice(&self, event: &Event, key: &str) -> Outgoing {
+        Outgoing { reply_to: event.id().cloned(), ..Outgoing::text(event.chat().clone(), self.catalog.t(key, &[])) }
+    }
+
+    fn handle_message(&self, message: &Incoming) -> Option<(Outgoing, Option<Ticket>)> {
         let text = sanitize_text(&message.text);
         let command = parse_command(&text).or_else(|| if message.bare_commands { self.keyword_command(&text) } else { None });
         let is_direct = message.chat_kind == ChatKind::Direct;
@@ -235,16 +264,18 @@ impl Bot {
                 Reply::text(self.catalog.t("bot.internal_error", &[]))
             }
         };
-        Some(Outgoing { chat: message.chat.clone(), text: reply.text, mentions: reply.mentions, reply_to: Some(message.id.clone()), image: None, idempotency_key: None })
+        let outgoing = Outgoing {
+            chat: message.chat.clone(),
+            text: reply.text,
+            mentions: reply.mentions,
+            reply_to: Some(message.id.clone()),
+            image: None,
+            idempotency_key: None,
+        };
+        Some((outgoing, reply.confirms))
     }
 
-    fn reply_in_branch(
-        &self,
-        branch: &BranchSettings,
-        message: &Incoming,
-        command: Option<&crate::framework::ParsedCommand<'_>>,
-        text: &str,
-    ) -> Reply {
+    fn reply_in_branch(&self, branch: &BranchSettings, message: &Incoming, command: Option<&crate::framework::ParsedCommand<'_>>, text: &str) -> Reply {
         let member = match self.member_for(branch, &message.sender) {
             Ok(member) => member,
             Err(e) => {
@@ -279,9 +310,9 @@ impl Bot {
                 Reply::text(self.catalog.t("parse.did_you_mean", &[("name", &name), ("suggestion", &suggestion)]))
             }
             Lookup::Unknown { name, suggestion: None } => Reply::text(self.catalog.t("parse.unknown", &[("name", &name)])),
-            Lookup::Found(cmd, args) => match self.registry.run(cmd, &ctx, &args) {
+            Lookup::Found(found) => match self.registry.run(&found, &ctx) {
                 Ok(reply) => reply,
-                Err(e) => Reply::text(e.render(&self.catalog, cmd.spec())),
+                Err(e) => Reply::text(e.render(&self.catalog, &found)),
             },
         }
     }
@@ -301,7 +332,7 @@ impl Bot {
         // FAQ edit.
         let (mut reply, verdict) = match cmd::faq_question(ctx, text) {
             Ok(answered) => answered,
-            Err(e) => (Reply::text(e.render(&self.catalog, faq.spec())), Verdict::Unknown),
+            Err(e) => (Reply::text(e.render(&self.catalog, &Found { spec: faq, parent: None, args: String::new() })), Verdict::Unknown),
         };
         if verdict != Verdict::Answer {
             reply.text.push('\n');
@@ -412,17 +443,20 @@ fn seed_officers(store: &Store, branch: &BranchSettings, now: DateTime<Utc>) -> 
     for (user, role) in officers {
         match store.member(&branch.id, user)? {
             Some(m) if m.role <= role => {}
+            // Made durable by the caller's flush, before the bot answers anything.
             Some(mut m) => {
                 m.role = role;
-                store.put_member(&m)?;
+                let _ = store.put_member(&m)?;
             }
-            None => store.put_member(&Member {
-                branch: branch.id.clone(),
-                user: user.clone(),
-                name: user.local().chars().take(32).collect(),
-                role,
-                joined_at: now,
-            })?,
+            None => {
+                let _ = store.put_member(&Member {
+                    branch: branch.id.clone(),
+                    user: user.clone(),
+                    name: user.local().chars().take(32).collect(),
+                    role,
+                    joined_at: now,
+                })?;
+            }
         }
     }
     Ok(())
@@ -440,8 +474,8 @@ fn is_acknowledgement(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender, UserId};
     use super::{clean_name, is_acknowledgement};
+    use zhibu_chat::{ChatId, ChatKind, Event, RejectReason, Sender, UserId};
 
     use crate::testing::{user, BotTester};
     use crate::Settings;
@@ -451,11 +485,32 @@ mod tests {
         let sender = Sender { id: UserId::parse("onebot:300001").unwrap(), display_name: String::new() };
         let slow = |d: &str| {
             let name: String = zhibu_chat::sanitize_text(d).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(32).collect();
-            if name.is_empty() { "300001".to_owned() } else { name }
+            if name.is_empty() {
+                "300001".to_owned()
+            } else {
+                name
+            }
         };
         let long = "长".repeat(32);
         let longer = "长".repeat(33);
-        for d in ["王五", "Li Lei", "a b c", " 王五", "王五 ", "王  五", "王\t五", "王\n五", "\u{1b}[31m红\u{1b}[0m", "王\u{3000}五", "", "   ", "\u{7}", &long, &longer, "x"] {
+        for d in [
+            "王五",
+            "Li Lei",
+            "a b c",
+            " 王五",
+            "王五 ",
+            "王  五",
+            "王\t五",
+            "王\n五",
+            "\u{1b}[31m红\u{1b}[0m",
+            "王\u{3000}五",
+            "",
+            "   ",
+            "\u{7}",
+            &long,
+            &longer,
+            "x",
+        ] {
             let borrowed = matches!(clean_name(d, &sender), std::borrow::Cow::Borrowed(_));
             assert_eq!(clean_name(d, &sender), slow(d), "{d:?}");
             assert_eq!(borrowed, slow(d) == d && !d.is_empty(), "{d:?} borrowed: {borrowed}");
@@ -463,7 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn events_answered_without_an_fsync_confirm_no_write() {
+    fn a_reply_that_follows_a_write_carries_its_ticket_and_no_other_reply_does() {
         let t = BotTester::new();
         t.say("alice", "大家好");
         t.set_role("secretary", crate::domain::Role::Secretary);
@@ -474,39 +529,52 @@ mod tests {
             }
             other => other,
         };
-        // (event, answered without an fsync, changes the roster)
+        // (event, its reply confirms a write, changes the roster)
         let cases = [
-            (t.group_event("alice", "/echo hab1"), true, false),
-            (t.group_event("alice", "/问 预备期多久"), true, false),
-            (t.group_event("alice", "/问 明天食堂吃什么"), true, false),
-            (t.group_event("alice", "/帮助"), true, false),
-            (t.group_event("alice", "/积分"), true, false),
-            (t.group_event("alice", "/签道"), true, false),
-            (t.group_event("secretary", "/统计"), true, false),
-            (t.dm_event("alice", "预备期多久"), true, false),
-            (t.group_event("alice", "又是美好的一天"), true, false),
-            (t.say_in_event("console:other", "carol", "/echo hi"), true, false),
+            (t.group_event("alice", "/echo hab1"), false, false),
+            (t.group_event("alice", "/问 预备期多久"), false, false),
+            (t.group_event("alice", "/问 明天食堂吃什么"), false, false),
+            (t.group_event("alice", "/帮助"), false, false),
+            (t.group_event("alice", "/积分"), false, false),
+            (t.group_event("alice", "/签道"), false, false),
+            (t.group_event("secretary", "/统计"), false, false),
+            (t.dm_event("alice", "预备期多久"), false, false),
+            (t.group_event("alice", "又是美好的一天"), false, false),
+            (t.say_in_event("console:other", "carol", "/echo hi"), false, false),
             // A first message enrolls its sender, whatever it says; a new display name is noted.
-            (t.group_event("dave", "又是美好的一天"), true, true),
-            (t.group_event("bob", "/echo hi"), true, true),
+            // Nobody is told, so nobody waits for it.
+            (t.group_event("dave", "又是美好的一天"), false, true),
+            (t.group_event("bob", "/echo hi"), false, true),
+            (t.group_event("alice", "/签到"), true, false),
             (t.group_event("alice", "/签到"), false, false),
-            (t.group_event("alice", "/思想汇报 本月体会"), false, false),
-            (renamed(t.group_event("alice", "/echo hi")), true, true),
+            (t.group_event("alice", "/思想汇报 本月体会"), true, false),
+            (t.dm_event("secretary", "/角色 bob 预备党员"), true, true),
+            (t.dm_event("secretary", "/提醒 明天 9:00 支部大会"), true, false),
+            (t.dm_event("secretary", "/faq 删除 probation-length"), true, false),
+            (t.dm_event("secretary", "/faq 确认"), true, false),
+            (renamed(t.group_event("alice", "/echo hi")), false, true),
         ];
         let cs = crate::domain::BranchId::new("demo").unwrap();
-        for (event, inline, roster_changes) in cases {
-            let (flushes, checksum, roster) = (t.bot.store().flushes(), t.bot.store().checksum().unwrap(), t.bot.store().members(&cs).unwrap());
-            assert_eq!(t.bot.answers_without_fsync(&event), inline, "{event:?}");
-            t.bot.handle(&event);
+        for (event, confirms, roster_changes) in cases {
             let store = t.bot.store();
+            store.flush().unwrap();
+            let (checksum, roster) = (store.checksum().unwrap(), store.members(&cs).unwrap());
+            let answer = t.bot.handle(&event);
+            assert!(!answer.replies.is_empty() || matches!(&event, Event::Message(m) if !m.text.starts_with('/')), "{event:?}");
             assert_eq!(store.members(&cs).unwrap() != roster, roster_changes, "{event:?}");
-            if inline {
-                assert_eq!(store.flushes(), flushes, "{event:?} waited for the disk: classify it as a write");
-                if !roster_changes {
-                    assert_eq!(store.checksum().unwrap(), checksum, "{event:?} wrote a record");
+            match answer.confirms {
+                Some(ticket) => {
+                    assert!(confirms, "{event:?} wrote nothing a reply confirms, yet waits for the disk");
+                    assert!(!store.is_durable(ticket), "{event:?}: the ticket is for a write made now");
+                    store.flush().unwrap();
+                    assert!(store.is_durable(ticket));
                 }
-            } else {
-                assert!(store.flushes() > flushes, "{event:?} confirmed a write that is not durable");
+                None => {
+                    assert!(!confirms, "{event:?} confirmed a write without waiting for it to be durable");
+                    if !roster_changes {
+                        assert_eq!(store.checksum().unwrap(), checksum, "{event:?} wrote a record but its reply carries no ticket");
+                    }
+                }
             }
         }
         assert_eq!(t.bot.store().member(&cs, &user("alice")).unwrap().unwrap().name, "Alice Chen");
@@ -540,16 +608,16 @@ mod tests {
             reason,
             id: None,
         };
-        let reply = t.bot.handle(&rejected(RejectReason::InvalidEncoding));
+        let reply = t.bot.handle(&rejected(RejectReason::InvalidEncoding)).replies;
         assert_eq!(reply[0].text, "这条消息无法识别（不是有效的 UTF-8 文本），请重新输入。");
-        let reply = t.bot.handle(&rejected(RejectReason::TooLong { limit_bytes: 262_144 }));
+        let reply = t.bot.handle(&rejected(RejectReason::TooLong { limit_bytes: 262_144 })).replies;
         assert_eq!(reply[0].text, "这条消息太长了（超过 262144 字节），没有处理。");
-        let reply = t.bot.handle(&rejected(RejectReason::NotText));
+        let reply = t.bot.handle(&rejected(RejectReason::NotText)).replies;
         assert_eq!(reply[0].text, "我暂时只能读懂文字消息，请把想说的用文字发给我。");
         // The answer quotes the message when it has an id (a WeChat reply finds its callback so).
         let id = zhibu_chat::MessageId::parse("console:m1").unwrap();
         let Event::Rejected { chat, chat_kind, sender, reason, .. } = rejected(RejectReason::NotText) else { unreachable!() };
-        let reply = t.bot.handle(&Event::Rejected { chat, chat_kind, sender, reason, id: Some(id.clone()) });
+        let reply = t.bot.handle(&Event::Rejected { chat, chat_kind, sender, reason, id: Some(id.clone()) }).replies;
         assert_eq!(reply[0].reply_to, Some(id));
     }
 
@@ -567,7 +635,7 @@ mod tests {
             timestamp: crate::testing::at("2026-11-25T10:00:00+08:00"),
             bare_commands: false,
         });
-        let reply = t.bot.handle(&event);
+        let reply = t.bot.handle(&event).replies;
         assert!(reply[0].text.contains("以后请私聊我提交"), "{}", reply[0].text);
     }
 
@@ -588,7 +656,7 @@ mod tests {
                 timestamp: crate::testing::at("2026-11-25T10:00:00+08:00"),
                 bare_commands: true,
             });
-            t.bot.handle(&event).into_iter().map(|o| o.text).collect::<String>()
+            t.bot.handle(&event).texts().concat()
         };
         // The follower is enrolled in the branch that takes the platform's direct chats.
         assert!(says("签到").starts_with("签到成功"), "{}", says("签到"));
@@ -607,7 +675,7 @@ mod tests {
         let branch = t.bot.settings().branches[0].id.clone();
         let mut m = t.bot.store().member(&branch, &user("alice")).unwrap().unwrap();
         m.name = "old".into();
-        t.bot.store().put_member(&m).unwrap();
+        let _ = t.bot.store().put_member(&m).unwrap();
         t.say("alice", "hi again");
         assert_eq!(t.bot.store().member(&branch, &user("alice")).unwrap().unwrap().name, "alice");
     }
@@ -656,4 +724,3 @@ mod tests {
         assert_eq!(t.say("alice", "/stats"), "Only secretary, committee member can use /stats.");
     }
 }
-

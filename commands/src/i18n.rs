@@ -238,6 +238,20 @@ mod tests {
         assert!(checked > 30, "only {checked} keys found: is the scan broken?");
     }
 
+    /// Every command and subcommand has its usage line and help, in both languages.
+    #[test]
+    fn every_command_is_described() {
+        let registry = crate::framework::Registry::new(crate::cmd::ALL);
+        for lang in [Lang::ZhCn, Lang::En] {
+            let catalog = Catalog::load(lang).unwrap();
+            for (spec, _) in registry.all() {
+                for field in ["usage", "help"] {
+                    assert!(catalog.messages.contains_key(spec.catalog_key(field).as_str()), "{lang:?}: no {}", spec.catalog_key(field));
+                }
+            }
+        }
+    }
+
     #[test]
     fn placeholders_are_filled() {
         let zh = Catalog::load(Lang::ZhCn).unwrap();

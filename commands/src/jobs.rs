@@ -97,19 +97,10 @@ impl Bot {
         let tz = self.settings().timezone;
         let asked = self.store().quiz_asked(&branch.id)?;
         let Some(question) = self.quiz().next_for(&asked) else { return Ok(()) };
-        let open = OpenQuiz {
-            branch: branch.id.clone(),
-            question: question.id.clone(),
-            posted_at: fire,
-            closes_at: fire + close_after,
-            chats: branch.groups.clone(),
-        };
-        let options: Vec<String> = question
-            .options
-            .iter()
-            .enumerate()
-            .map(|(i, text)| self.catalog().t("quiz.option", &[("letter", &letter(i)), ("text", text)]))
-            .collect();
+        let open =
+            OpenQuiz { branch: branch.id.clone(), question: question.id.clone(), posted_at: fire, closes_at: fire + close_after, chats: branch.groups.clone() };
+        let options: Vec<String> =
+            question.options.iter().enumerate().map(|(i, text)| self.catalog().t("quiz.option", &[("letter", &letter(i)), ("text", text)])).collect();
         let close = open.closes_at.with_timezone(&tz).format("%m-%d %H:%M").to_string();
         let text = self.catalog().t("quiz.post", &[("question", &question.question), ("options", &options.join("\n")), ("close", &close)]);
         plan.messages.extend(branch.groups.iter().map(|chat| Outgoing::text(chat.clone(), text.clone())));
@@ -197,11 +188,7 @@ impl Bot {
             .store()
             .open_quizzes()?
             .into_iter()
-            .map(|q| OneOff {
-                name: format!("quiz-close/{}/{}", q.branch, q.question),
-                due: q.closes_at,
-                kind: OneOffKind::QuizClose(q.branch),
-            })
+            .map(|q| OneOff { name: format!("quiz-close/{}/{}", q.branch, q.question), due: q.closes_at, kind: OneOffKind::QuizClose(q.branch) })
             .collect();
         out.extend(self.store().reminders()?.into_iter().map(|r| OneOff { name: format!("reminder/{}", r.id), due: r.at, kind: OneOffKind::Reminder(r.id) }));
         out.sort_by_key(|o| o.due);

@@ -25,5 +25,5 @@ pub mod study;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use bot::{Bot, BotError, FaqAnswer};
+pub use bot::{Answer, Bot, BotError, FaqAnswer};
 pub use settings::{BranchSettings, Settings};

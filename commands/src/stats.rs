@@ -99,11 +99,8 @@ pub fn weekly_stats(store: &Store, branch: &BranchSettings, week: Week, tz: Tz, 
     members.sort_by(|a, b| b.checkin_days.cmp(&a.checkin_days).then_with(|| a.name.cmp(&b.name)));
     let checkin_days: u32 = members.iter().map(|m| m.checkin_days).sum();
     let possible = days_counted * members.len() as u32;
-    let idle = members
-        .iter()
-        .filter(|m| m.checkin_days == 0 && m.thought_reports == 0 && m.study_notes == 0 && m.studies == 0)
-        .map(|m| m.name.clone())
-        .collect();
+    let idle =
+        members.iter().filter(|m| m.checkin_days == 0 && m.thought_reports == 0 && m.study_notes == 0 && m.studies == 0).map(|m| m.name.clone()).collect();
     Ok(WeeklyStats {
         branch: branch.id.to_string(),
         branch_name: branch.name.clone(),
@@ -132,10 +129,8 @@ impl WeeklyStats {
     /// are left out, because `/统计` may be run in the group.
     pub fn render_text(&self, catalog: &Catalog) -> String {
         let progress = if self.days_counted < 7 { catalog.t("stats.progress", &[("days", &self.days_counted)]) } else { String::new() };
-        let title = catalog.t(
-            "stats.title",
-            &[("branch", &self.branch_name), ("week", &self.week), ("from", &self.from), ("to", &self.to), ("progress", &progress)],
-        );
+        let title =
+            catalog.t("stats.title", &[("branch", &self.branch_name), ("week", &self.week), ("from", &self.from), ("to", &self.to), ("progress", &progress)]);
         let mut lines = vec![title.trim_end().to_owned()];
         if self.members.is_empty() {
             lines.push(catalog.t("stats.no_members", &[]));
@@ -171,9 +166,8 @@ impl WeeklyStats {
                 row
             })
             .collect();
-        let widths: Vec<usize> = (0..header.len())
-            .map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0))
-            .collect();
+        let widths: Vec<usize> =
+            (0..header.len()).map(|i| std::iter::once(&header).chain(&rows).map(|r| UnicodeWidthStr::width(r[i].as_str())).max().unwrap_or(0)).collect();
         for row in std::iter::once(&header).chain(&rows) {
             let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
             lines.push(cells.join("  ").trim_end().to_owned());
@@ -206,7 +200,8 @@ impl WeeklyStats {
                 s.to_owned()
             }
         };
-        let mut out = String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes,studies,pushes,pushes_read,pushes_acknowledged\n");
+        let mut out =
+            String::from("week,member,user,role,checkin_days,days_counted,thought_reports,study_notes,studies,pushes,pushes_read,pushes_acknowledged\n");
         for m in &self.members {
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{},{},{},{}\n",

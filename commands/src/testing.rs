@@ -50,7 +50,7 @@ impl BotTester {
     }
 
     fn reply(&self, event: Event) -> String {
-        self.bot.handle(&event).into_iter().map(|o| o.text).collect::<Vec<_>>().join("\n---\n")
+        self.bot.handle(&event).texts().join("\n---\n")
     }
 
     /// `who` says `text` in the branch group; the bot's reply ("" when it says nothing).
@@ -101,7 +101,7 @@ impl BotTester {
         let branch = &self.bot.settings().branches[0].id;
         let mut m = self.bot.store().member(branch, &user(who)).expect("store").expect("enrolled");
         m.role = role;
-        self.bot.store().put_member(&m).expect("store");
+        let _ = self.bot.store().put_member(&m).expect("store");
     }
 }
 
@@ -118,9 +118,7 @@ pub fn reopen(path: &std::path::Path) -> Result<crate::store::Store, crate::stor
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         match crate::store::Store::open(path) {
-            Err(crate::store::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
+            Err(crate::store::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(10)),
             other => return other,
         }
     }

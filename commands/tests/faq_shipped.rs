@@ -120,8 +120,20 @@ fn every_topic_of_the_brief_is_covered() {
     let (entries, _) = faq_library().unwrap();
     assert!(entries.len() >= 60, "{} entries", entries.len());
     for topic in [
-        "入党条件", "入党程序", "入党介绍人", "预备期与转正", "党员权利", "党员义务", "党费", "组织生活", "思想汇报",
-        "优秀党员标准", "民主集中制", "党的宗旨", "党的最高理想和最终目标", "入党誓词",
+        "入党条件",
+        "入党程序",
+        "入党介绍人",
+        "预备期与转正",
+        "党员权利",
+        "党员义务",
+        "党费",
+        "组织生活",
+        "思想汇报",
+        "优秀党员标准",
+        "民主集中制",
+        "党的宗旨",
+        "党的最高理想和最终目标",
+        "入党誓词",
     ] {
         assert!(entries.iter().filter(|e| e.topic == topic).count() >= 3, "topic {topic} has fewer than 3 entries");
     }

@@ -79,9 +79,11 @@ fn fire_now(env: &Env, name: &str) -> anyhow::Result<ExitCode> {
     let adapters = Adapters::new(&list);
     let fire = Utc::now().trunc_subsecs(0);
     let plan = bot.plan_job(&job.kind, &job.branches, fire, &adapters)?;
-    let Some(entries) = bot.store().commit_run(&job.name, fire, plan.messages, &plan.effects)? else {
+    let Some(claimed) = bot.store().commit_run(&job.name, fire, plan.messages, &plan.effects)? else {
         return Err(UsageError(format!("job `{name}` already fired at {fire}")).into());
     };
+    bot.store().flush()?;
+    let entries = claimed.value;
     let count = entries.len();
     tokio.block_on(async {
         let mut outbox = Outbox::new(bot.store().clone(), adapters, CancellationToken::new());

@@ -39,9 +39,9 @@ pub fn run(cmd: MemberCommand, env: &Env) -> anyhow::Result<ExitCode> {
         }
         MemberCommand::SetRole { member, role, branch } => {
             let branch = env.branch(branch.as_deref())?;
-            let role: Role = role.parse().map_err(|e| {
-                UsageError(format!("{e} (one of: secretary, committee, member, probationary, candidate, activist, applicant, masses)"))
-            })?;
+            let role: Role = role
+                .parse()
+                .map_err(|e| UsageError(format!("{e} (one of: secretary, committee, member, probationary, candidate, activist, applicant, masses)")))?;
             let members = store.members(&branch.id)?;
             let found = find_member(&members, &member, None).map_err(|e| match e {
                 FindError::NotFound => UsageError(format!("no member `{member}` in branch {}", branch.id)),
@@ -53,6 +53,7 @@ pub fn run(cmd: MemberCommand, env: &Env) -> anyhow::Result<ExitCode> {
             if change_role(&store, found, role)? == RoleChange::LastSecretary {
                 return Err(UsageError(format!("{} is the branch's only secretary; appoint another first", found.name)).into());
             }
+            store.flush()?;
             println!("{}\t{}\t{}", found.user, role.key(), found.name);
         }
     }

@@ -68,8 +68,7 @@ pub struct UsageError(pub String);
 const DEFAULT_LOG: &str = "warn,zhibu_onebot=info,sled=error,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
 
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ZHIBU_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZHIBU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
@@ -120,10 +119,7 @@ impl Env {
             Some(name) => {
                 let id = BranchId::new(name).map_err(|e| UsageError(e.to_string()))?;
                 let known: Vec<&str> = branches.iter().map(|b| b.id.as_str()).collect();
-                self.config
-                    .settings
-                    .branch(&id)
-                    .ok_or_else(|| UsageError(format!("no branch `{name}` in the config (branches: {})", known.join(", "))).into())
+                self.config.settings.branch(&id).ok_or_else(|| UsageError(format!("no branch `{name}` in the config (branches: {})", known.join(", "))).into())
             }
         }
     }

@@ -30,16 +30,18 @@ pub fn run(args: RunArgs, mut env: Env) -> anyhow::Result<ExitCode> {
     if adapters.is_empty() {
         return Err(UsageError("no adapter is enabled: enable [console] or configure another adapter".into()).into());
     }
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    tokio.block_on(async move {
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("zhibu").build().context("starting the async runtime")?;
+    let result = tokio.block_on(async move {
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let result = runtime::run(bot, adapters, env.config.jobs.clone(), shutdown).await;
+        let result = runtime::run(bot, adapters, env.config.jobs.clone(), env.config.limits, shutdown).await;
         signals.abort();
         result
-    })?;
-    // stdin may still be held by a blocked read; don't wait for it.
+    });
+    // Tasks still running (stdin held by a blocked read, a send to a peer that never answers)
+    // are left: the store is flushed already.
     tokio.shutdown_timeout(std::time::Duration::from_millis(100));
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,10 +83,7 @@ pub fn adapters(env: &Env, bot: &zhibu_commands::Bot) -> Vec<Arc<dyn Adapter>> {
         let mut config = wechat_oa.clone();
         // A new follower is greeted and shown what to send: the texts are the bot's, not the
         // adapter's.
-        config.welcome = zhibu_wechat_oa::Welcome {
-            greeting: catalog.get("wxoa.welcome").to_owned(),
-            command: catalog.get("wxoa.welcome_command").to_owned(),
-        };
+        config.welcome = zhibu_wechat_oa::Welcome { greeting: catalog.get("wxoa.welcome").to_owned(), command: catalog.get("wxoa.welcome_command").to_owned() };
         match zhibu_wechat_oa::WechatOaAdapter::new(config) {
             Ok(adapter) => adapters.push(Arc::new(adapter)),
             // The config check has already refused a bad key; this is not reached.
@@ -97,20 +96,34 @@ pub fn adapters(env: &Env, bot: &zhibu_commands::Bot) -> Vec<Arc<dyn Adapter>> {
     adapters
 }
 
+/// Cancels `token` on SIGINT or SIGTERM. A second signal while stopping exits at once (every
+/// acknowledged record is on disk already).
 async fn cancel_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    for signals in 0.. {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch for SIGTERM");
+                    let _ = tokio::signal::ctrl_c().await;
+                    token.cancel();
+                    return;
+                }
+            };
             tokio::select! {
-                _ = ctrl_c => {}
+                _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-            token.cancel();
-            return;
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        if signals > 0 {
+            eprintln!("zhibu: stopping now");
+            std::process::exit(130);
+        }
+        tracing::info!("stopping (a second signal stops at once)");
+        token.cancel();
     }
-    let _ = ctrl_c.await;
-    token.cancel();
 }

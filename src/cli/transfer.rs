@@ -51,9 +51,6 @@ pub fn import(args: ImportArgs, env: &Env) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    println!(
-        "imported {} member(s), {} check-in(s), {} report(s), {} FAQ entr(ies)",
-        summary.members, summary.checkins, summary.reports, summary.faq
-    );
+    println!("imported {} member(s), {} check-in(s), {} report(s), {} FAQ entr(ies)", summary.members, summary.checkins, summary.reports, summary.faq);
     Ok(ExitCode::SUCCESS)
 }

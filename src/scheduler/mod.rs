@@ -2,8 +2,9 @@
 //! restarts, plus the one-off fires the domain asks for (quiz closes, `/提醒` reminders).
 //!
 //! Claim-then-send: a fire is claimed by committing its plan (messages and state changes) under
-//! the key (job, scheduled time) in one transaction; only then are its messages sent, each with
-//! an idempotency key, and marked sent one by one. A restart resumes the unsent ones; a second
+//! the key (job, scheduled time) in one transaction and flushing it to disk; only then are its
+//! messages sent, each with an idempotency key, and marked sent one by one. (These few fsyncs a
+//! day are the scheduler's own, not the group commit's: nothing waits behind them.) A restart resumes the unsent ones; a second
 //! claim of the same fire is refused by the store. A fire missed while the bot was down is run
 //! once on start if it is still within the job's catch-up window, otherwise skipped and logged;
 //! only the latest missed fire of a job is ever caught up.
@@ -32,8 +33,9 @@ use crate::delivery::Adapters;
 
 /// The longest the loop sleeps before looking again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-/// How long shutdown waits for scheduled messages being sent.
-const DRAIN: Duration = Duration::from_secs(10);
+/// How long shutdown waits for scheduled messages being sent (within the runtime's
+/// [`crate::runtime::STOP_WITHIN`]).
+const DRAIN: Duration = Duration::from_secs(3);
 
 pub struct Scheduler {
     bot: Arc<Bot>,
@@ -61,9 +63,10 @@ impl Scheduler {
         outbox.enqueue(pending);
         let now = self.clock.now();
         for i in 0..self.jobs.len() {
-            let state = store.register_job(&self.jobs[i].name, now)?;
+            let state = store.register_job(&self.jobs[i].name, now)?.value;
             self.next[i] = self.jobs[i].next_after(state.last_fire);
         }
+        store.flush()?;
         loop {
             let now = self.clock.now();
             self.tick(now, &mut outbox)?;
@@ -97,12 +100,14 @@ impl Scheduler {
                         tracing::info!(job = %job.name, %fire, "catching up a fire missed while the bot was down");
                     }
                     let plan = self.bot.plan_job(&job.kind, &job.branches, fire, &self.adapters)?;
-                    if let Some(entries) = store.commit_run(&job.name, fire, plan.messages, &plan.effects)? {
-                        outbox.enqueue(entries);
+                    if let Some(claimed) = store.commit_run(&job.name, fire, plan.messages, &plan.effects)? {
+                        store.flush()?;
+                        outbox.enqueue(claimed.value);
                     }
                 } else {
                     tracing::warn!(job = %job.name, %fire, window = %job.catch_up, "missed fire is outside the catch-up window; skipped");
-                    store.skip_fire(&job.name, fire)?;
+                    let _ = store.skip_fire(&job.name, fire)?;
+                    store.flush()?;
                 }
             }
             self.next[i] = job.next_after(latest.unwrap_or(last).max(now));
@@ -113,8 +118,9 @@ impl Scheduler {
                 tracing::warn!(run = %one.name, due = %one.due, "one-off missed by more than the catch-up window; closed silently");
             }
             let plan = self.bot.plan_one_off(&one, announce)?;
-            if let Some(entries) = store.commit_run(&one.name, one.due, plan.messages, &plan.effects)? {
-                outbox.enqueue(entries);
+            if let Some(claimed) = store.commit_run(&one.name, one.due, plan.messages, &plan.effects)? {
+                store.flush()?;
+                outbox.enqueue(claimed.value);
             }
         }
         Ok(())

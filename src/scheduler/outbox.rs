@@ -1,6 +1,6 @@
 //! The scheduler's outbox: one worker per chat sends that chat's entries in order, retrying
-//! transient failures with backoff, and settles each entry in the store once it is handed to the
-//! adapter. Chats don't wait for each other. Dropping the outbox stops every worker (a crash in
+//! transient failures with backoff, and settles each entry in the store (durably: a restart
+//! would send it again) once it is handed to the adapter. Chats don't wait for each other. Dropping the outbox stops every worker (a crash in
 //! tests); unsent entries stay pending in the store and are sent again on the next start.
 
 use std::collections::HashMap;
@@ -58,7 +58,7 @@ impl Outbox {
 
 async fn worker(store: Store, adapters: Adapters, mut queue: mpsc::UnboundedReceiver<OutboxEntry>, shutdown: CancellationToken) {
     while let Some(entry) = queue.recv().await {
-        let result = send_with_retry(&adapters, &entry.message, &BACKOFF, &shutdown, None).await;
+        let result = send_with_retry(&adapters, &entry.message, &BACKOFF, &shutdown).await;
         let settled = match result {
             Ok(id) => {
                 if let Some(message) = id {
@@ -68,12 +68,12 @@ async fn worker(store: Store, adapters: Adapters, mut queue: mpsc::UnboundedRece
                         tracing::warn!(error = %e, "recording a push failed; its reads will not be counted");
                     }
                 }
-                store.settle(entry.seq, Delivery::Sent, None)
+                store.settle(entry.seq, Delivery::Sent, None).and_then(|_| store.flush())
             }
             Err(DeliveryError::Cancelled) => return,
             Err(e) => {
                 tracing::error!(job = %entry.job, chat = %entry.message.chat, error = %e, "scheduled message failed");
-                store.settle(entry.seq, Delivery::Failed, Some(e.to_string()))
+                store.settle(entry.seq, Delivery::Failed, Some(e.to_string())).and_then(|_| store.flush())
             }
         };
         if let Err(e) = settled {

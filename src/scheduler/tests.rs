@@ -297,7 +297,11 @@ async fn a_failing_group_neither_blocks_others_nor_loses_order_and_failures_are_
     let group_a = ChatId::parse("test:group-a").unwrap();
     world.recorder.state.lock().unwrap().failing = Some((group_a.clone(), Some(3)));
     // Study at 08:00 and a reminder at 08:00:30 go to group a, in that order.
-    world.bot.store().add_reminder(&BranchId::new("a").unwrap(), vec![group_a.clone()], &UserId::parse("test:sec-a").unwrap(), t("2026-11-03T08:00:30+08:00"), "开会").unwrap();
+    let _ = world
+        .bot
+        .store()
+        .add_reminder(&BranchId::new("a").unwrap(), vec![group_a.clone()], &UserId::parse("test:sec-a").unwrap(), t("2026-11-03T08:00:30+08:00"), "开会")
+        .unwrap();
     let (task, stop) = world.start(vec![jobs().remove(0)]);
     sleep_until(&world, t("2026-11-03T08:10:00+08:00")).await;
     let arrived = world.recorder.state.lock().unwrap().arrived.clone();
@@ -313,10 +317,7 @@ async fn a_failing_group_neither_blocks_others_nor_loses_order_and_failures_are_
     world.recorder.state.lock().unwrap().failing = Some((group_a.clone(), None));
     sleep_until(&world, t("2026-11-04T08:10:00+08:00")).await;
     let state = world.bot.store().job_state("daily-study").unwrap().unwrap();
-    assert_eq!(
-        state.outcome,
-        Outcome::Failed { failed: 1, messages: 2, error: "permanent failure: the bot was removed from the group".into() }
-    );
+    assert_eq!(state.outcome, Outcome::Failed { failed: 1, messages: 2, error: "permanent failure: the bot was removed from the group".into() });
     stop.cancel();
     task.await.unwrap().unwrap();
 }

@@ -1,6 +1,7 @@
 //! Running the real `zhibu` binary in a temporary directory.
 #![allow(dead_code)]
 
+pub mod onebot;
 pub mod synapse;
 
 use std::io::Write;
@@ -31,11 +32,7 @@ impl Run {
 
 impl From<Output> for Run {
     fn from(o: Output) -> Self {
-        Run {
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            code: o.status.code(),
-        }
+        Run { stdout: String::from_utf8_lossy(&o.stdout).into_owned(), stderr: String::from_utf8_lossy(&o.stderr).into_owned(), code: o.status.code() }
     }
 }
 
@@ -61,13 +58,7 @@ impl Zhibu {
 
     /// Runs `zhibu ARGS` with `input` on stdin.
     pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn zhibu");
+        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn zhibu");
         let mut stdin = child.stdin.take().expect("stdin");
         let input = input.to_vec();
         let writer = std::thread::spawn(move || {

@@ -27,11 +27,7 @@ impl Synapse {
     pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let status = std::process::Command::new(script())
-            .args(["start", path_str(dir.path()), &port.to_string()])
-            .envs(env.iter().copied())
-            .status()
-            .unwrap();
+        let status = std::process::Command::new(script()).args(["start", path_str(dir.path()), &port.to_string()]).envs(env.iter().copied()).status().unwrap();
         assert!(status.success(), "scripts/synapse start failed");
         let server = Self { dir, port };
         for (user, password) in [("bot", "botpass"), ("alice", "alicepass"), ("secretary", "secretarypass"), ("mallory", "mallorypass")] {

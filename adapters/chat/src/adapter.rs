@@ -39,37 +39,14 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// A caller's say in how soon it needs a send's confirmation (see [`Adapter::send_unhurried`]):
-/// not before [`Hurry::now`], which the caller says once something is waiting behind the send.
-#[derive(Debug, Clone, Default)]
-pub struct Hurry(CancellationToken);
-
-impl Hurry {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The confirmation is wanted now.
-    pub fn now(&self) {
-        self.0.cancel();
-    }
-
-    pub fn is_now(&self) -> bool {
-        self.0.is_cancelled()
-    }
-
-    /// Resolves once [`Hurry::now`] has been said.
-    pub async fn wanted(&self) {
-        self.0.cancelled().await;
-    }
-}
-
 /// An event on its way to the runtime, with an optional signal for when it has been handled.
 #[derive(Debug)]
 pub struct Envelope {
     pub event: Event,
     /// Dropped by the runtime once the event is handled and every reply to it has been handed to
-    /// the adapter. Adapters that must keep strict order across chats (the console) wait for it.
+    /// the adapter (or once the runtime has let it go). Adapters that must keep strict order
+    /// across chats (the console) or record their position in the platform's stream (a sync
+    /// token) wait for it.
     pub done: Option<oneshot::Sender<()>>,
 }
 
@@ -84,53 +61,28 @@ impl Handled {
     }
 }
 
-/// The runtime's side of an [`EventSink`]: takes each event where it belongs. The runtime's
-/// router answers an event that only reads right away, on the adapter's own task, so such an
-/// event passes through no queue of its own.
+/// The runtime no longer takes events: it is shutting down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the bot is shutting down")]
+pub struct Closed;
+
+/// The runtime's side of an [`EventSink`]: takes each event where it belongs.
 pub trait Router: Send + Sync + 'static {
-    /// Takes `envelope` if that needs no waiting; gives it back otherwise.
-    fn try_route(&self, envelope: Envelope) -> Result<(), Refused>;
-
-    /// Takes `envelope`, waiting for room in a full queue.
-    fn route(&self, envelope: Envelope) -> RouteFuture<'_>;
-}
-
-/// What [`Router::route`] returns: done when the envelope is taken, or failed when the runtime
-/// is shutting down.
-pub type RouteFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AdapterError>> + Send + 'a>>;
-
-/// Why [`Router::try_route`] gave an envelope back.
-#[derive(Debug)]
-pub enum Refused {
-    /// The queue it belongs to is full: [`Router::route`] waits for room. (Boxed: an envelope
-    /// is large, and this is the rare case.)
-    Full(Box<Envelope>),
-    /// The runtime is shutting down.
-    Closed,
-}
-
-/// A queue's refusal of an envelope, as a router's.
-impl From<mpsc::error::TrySendError<Envelope>> for Refused {
-    fn from(e: mpsc::error::TrySendError<Envelope>) -> Self {
-        match e {
-            mpsc::error::TrySendError::Full(envelope) => Refused::Full(Box::new(envelope)),
-            mpsc::error::TrySendError::Closed(_) => Refused::Closed,
-        }
-    }
+    /// Takes `envelope` without waiting. What the runtime cannot take now (a chat's backlog is
+    /// full, a member is over their rate) it sheds itself, saying so in the chat: an adapter's
+    /// read loop never waits here, so it always reads on (the responses to the bot's own sends
+    /// among what it reads).
+    fn route(&self, envelope: Envelope) -> Result<(), Closed>;
 }
 
 /// A plain queue, read by whoever holds its receiver (tests, one-shot tools).
-impl Router for mpsc::Sender<Envelope> {
-    fn try_route(&self, envelope: Envelope) -> Result<(), Refused> {
-        Ok(self.try_send(envelope)?)
-    }
-
-    fn route(&self, envelope: Envelope) -> RouteFuture<'_> {
-        Box::pin(async move { self.send(envelope).await.map_err(|_| AdapterError::Closed) })
+impl Router for mpsc::UnboundedSender<Envelope> {
+    fn route(&self, envelope: Envelope) -> Result<(), Closed> {
+        self.send(envelope).map_err(|_| Closed)
     }
 }
 
-/// Where an adapter delivers the events it receives.
+/// Where an adapter delivers the events it receives. Delivering never waits.
 #[derive(Clone)]
 pub struct EventSink {
     router: std::sync::Arc<dyn Router>,
@@ -144,7 +96,7 @@ impl std::fmt::Debug for EventSink {
 
 impl EventSink {
     /// A sink into a plain queue.
-    pub fn new(tx: mpsc::Sender<Envelope>) -> Self {
+    pub fn new(tx: mpsc::UnboundedSender<Envelope>) -> Self {
         Self::routed(std::sync::Arc::new(tx))
     }
 
@@ -153,34 +105,23 @@ impl EventSink {
         Self { router }
     }
 
-    async fn hand_over(&self, envelope: Envelope) -> Result<(), AdapterError> {
-        match self.router.try_route(envelope) {
-            Ok(()) => Ok(()),
-            Err(Refused::Full(envelope)) => self.router.route(*envelope).await,
-            Err(Refused::Closed) => Err(AdapterError::Closed),
-        }
-    }
-
-    /// Hands an event to the runtime; waits only when the runtime's queue is full.
-    pub async fn deliver(&self, event: Event) -> Result<(), AdapterError> {
-        self.hand_over(Envelope { event, done: None }).await
+    /// Hands an event to the runtime.
+    pub fn deliver(&self, event: Event) -> Result<(), AdapterError> {
+        self.router.route(Envelope { event, done: None }).map_err(|Closed| AdapterError::Closed)
     }
 
     /// Hands an event to the runtime; the returned [`Handled`] resolves once it has been handled
     /// and its replies sent. An adapter that records its position in the platform's stream (a
     /// sync token) waits for these before moving the position past the events.
-    pub async fn deliver_tracked(&self, event: Event) -> Result<Handled, AdapterError> {
+    pub fn deliver_tracked(&self, event: Event) -> Result<Handled, AdapterError> {
         let (done, handled) = oneshot::channel();
-        self.hand_over(Envelope { event, done: Some(done) }).await?;
+        self.router.route(Envelope { event, done: Some(done) }).map_err(|Closed| AdapterError::Closed)?;
         Ok(Handled(handled))
     }
 
     /// Hands an event to the runtime and waits until it has been handled and its replies sent.
     pub async fn deliver_and_wait(&self, event: Event) -> Result<(), AdapterError> {
-        let (done, handled) = oneshot::channel();
-        self.hand_over(Envelope { event, done: Some(done) }).await?;
-        // The runtime drops `done` when finished; an error here only means it was dropped.
-        let _ = handled.await;
+        self.deliver_tracked(event)?.wait().await;
         Ok(())
     }
 }
@@ -205,15 +146,6 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends one message; returns the platform's id for it when the platform gives one.
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError>;
 
-    /// Sends one message as [`Adapter::send`] does, for a caller in no hurry for the platform's
-    /// confirmation until [`Hurry::now`]: the adapter may leave the confirmation waiting until
-    /// other traffic wakes it, instead of being woken for it alone. OneBot does (one wakeup per
-    /// answered message instead of two); the default is [`Adapter::send`].
-    async fn send_unhurried(&self, message: &Outgoing, hurry: &Hurry) -> Result<Option<MessageId>, SendError> {
-        let _ = hurry;
-        self.send(message).await
-    }
-
     /// The direct chat with `user`, where the platform lets the bot message a user privately
     /// (`None` where it cannot, e.g. a group-only webhook: the bot then writes in the group).
     fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
@@ -221,8 +153,9 @@ pub trait Adapter: Send + Sync + 'static {
         None
     }
 
-    /// Whether the end of this adapter's input ends the whole bot. True for an interactive
-    /// session (the console: `:quit` or end of input), false for network adapters.
+    /// Whether this adapter is the operator's own session (the console): the end of its input
+    /// (`:quit`, end of file) ends the whole bot, and its one speaker at a time is held to no
+    /// rate limit. False for network adapters.
     fn ends_session(&self) -> bool {
         false
     }

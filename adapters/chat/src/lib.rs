@@ -9,7 +9,7 @@ mod id;
 mod message;
 mod text;
 
-pub use adapter::{Adapter, AdapterError, Envelope, EventSink, Handled, Hurry, Refused, RouteFuture, Router, SendError};
+pub use adapter::{Adapter, AdapterError, Closed, Envelope, EventSink, Handled, Router, SendError};
 pub use id::{ChatId, IdError, MessageId, Platform, UserId};
 pub use message::{ChatKind, Event, Incoming, Mention, Outgoing, RejectReason, Sender};
 pub use text::{sanitize_text, split_lines, MAX_MESSAGE_BYTES};

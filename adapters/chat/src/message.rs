@@ -69,11 +69,28 @@ pub enum Event {
     /// answers it with a short explanation instead of silently dropping it.
     /// `id` is the message's own, when the platform gave one: the answer quotes it, and a
     /// redelivery is dropped like any duplicate.
-    Rejected { chat: ChatId, chat_kind: ChatKind, sender: Sender, reason: RejectReason, id: Option<MessageId> },
+    Rejected {
+        chat: ChatId,
+        chat_kind: ChatKind,
+        sender: Sender,
+        reason: RejectReason,
+        id: Option<MessageId>,
+    },
     /// Someone reacted to a message with `key` (an emoji such as 👍).
-    Reaction { chat: ChatId, user: UserId, target: MessageId, key: String, id: MessageId, timestamp: DateTime<Utc> },
+    Reaction {
+        chat: ChatId,
+        user: UserId,
+        target: MessageId,
+        key: String,
+        id: MessageId,
+        timestamp: DateTime<Utc>,
+    },
     /// Someone has read `chat` up to `at` (a read receipt): every earlier message is read.
-    Read { chat: ChatId, user: UserId, at: DateTime<Utc> },
+    Read {
+        chat: ChatId,
+        user: UserId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Event {
@@ -81,6 +98,15 @@ impl Event {
         match self {
             Event::Message(m) => &m.chat,
             Event::Rejected { chat, .. } | Event::Reaction { chat, .. } | Event::Read { chat, .. } => chat,
+        }
+    }
+
+    /// Who the event comes from.
+    pub fn user(&self) -> &UserId {
+        match self {
+            Event::Message(m) => &m.sender.id,
+            Event::Rejected { sender, .. } => &sender.id,
+            Event::Reaction { user, .. } | Event::Read { user, .. } => user,
         }
     }
 

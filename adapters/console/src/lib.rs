@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, MessageId, Outgoing, Platform, SendError};
 
 use crate::line_reader::{read_line_capped, Line};
-pub use crate::session::{ConsoleLabels, Directive};
 use crate::session::Session;
+pub use crate::session::{ConsoleLabels, Directive};
 
 /// Settings of the console adapter.
 #[derive(Debug, Clone)]
@@ -50,13 +50,7 @@ impl ConsoleAdapter {
 
     /// An adapter over any input (tests feed it a byte slice).
     pub fn with_input(config: ConsoleConfig, input: Box<dyn AsyncRead + Send + Unpin>, interactive: bool) -> Self {
-        Self {
-            platform: session::platform(),
-            config,
-            current_chat: Mutex::new(None),
-            input: Mutex::new(Some(input)),
-            interactive,
-        }
+        Self { platform: session::platform(), config, current_chat: Mutex::new(None), input: Mutex::new(Some(input)), interactive }
     }
 
     fn set_current_chat(&self, chat: ChatId) {
@@ -84,12 +78,7 @@ impl Adapter for ConsoleAdapter {
     }
 
     async fn run(&self, sink: EventSink, shutdown: CancellationToken) -> Result<(), AdapterError> {
-        let input = self
-            .input
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .ok_or_else(|| AdapterError::Protocol("console input already taken".into()))?;
+        let input = self.input.lock().ok().and_then(|mut slot| slot.take()).ok_or_else(|| AdapterError::Protocol("console input already taken".into()))?;
         let mut reader = BufReader::new(input);
         let mut session = Session::new(&self.config.initial_speaker, self.config.labels.clone(), self.config.max_line_bytes)
             .map_err(|e| AdapterError::Protocol(e.to_string()))?;

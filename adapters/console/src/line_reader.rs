@@ -73,16 +73,7 @@ mod tests {
     #[tokio::test]
     async fn splits_lines_and_caps_long_ones() {
         let got = lines(b"ab\r\n0123456789abcdef\n\ncd", 10).await;
-        assert_eq!(
-            got,
-            vec![
-                Line::Bytes(b"ab".to_vec()),
-                Line::TooLong,
-                Line::Bytes(Vec::new()),
-                Line::Bytes(b"cd".to_vec()),
-                Line::Eof
-            ]
-        );
+        assert_eq!(got, vec![Line::Bytes(b"ab".to_vec()), Line::TooLong, Line::Bytes(Vec::new()), Line::Bytes(b"cd".to_vec()), Line::Eof]);
     }
 
     #[tokio::test]

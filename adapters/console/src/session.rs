@@ -1,9 +1,7 @@
 //! The console session's state: who is speaking and in which chat, and what each line means.
 
 use chrono::Utc;
-use zhibu_chat::{
-    sanitize_text, ChatId, ChatKind, Event, IdError, Incoming, MessageId, Platform, RejectReason, Sender, UserId,
-};
+use zhibu_chat::{sanitize_text, ChatId, ChatKind, Event, IdError, Incoming, MessageId, Platform, RejectReason, Sender, UserId};
 
 use crate::line_reader::Line;
 
@@ -119,9 +117,7 @@ impl Session {
     }
 
     fn switch_speaker(&mut self, name: &str) -> Directive {
-        let valid = !name.is_empty()
-            && name.chars().count() <= MAX_NAME_CHARS
-            && !name.chars().any(|c| c.is_whitespace() || c == '/');
+        let valid = !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(|c| c.is_whitespace() || c == '/');
         match (valid, UserId::new(&platform(), name)) {
             (true, Ok(id)) => {
                 self.speaker = id;
@@ -155,13 +151,7 @@ impl Session {
     }
 
     fn reject(&self, reason: RejectReason) -> Directive {
-        Directive::Deliver(Box::new(Event::Rejected {
-            chat: self.chat(),
-            chat_kind: self.kind,
-            sender: self.sender(),
-            reason,
-            id: None,
-        }))
+        Directive::Deliver(Box::new(Event::Rejected { chat: self.chat(), chat_kind: self.kind, sender: self.sender(), reason, id: None }))
     }
 
     #[cfg(test)]
@@ -175,12 +165,7 @@ mod tests {
     use super::*;
 
     fn labels() -> ConsoleLabels {
-        ConsoleLabels {
-            group: "group".into(),
-            direct: "dm".into(),
-            invalid_name: "bad name".into(),
-            unknown_directive: "unknown".into(),
-        }
+        ConsoleLabels { group: "group".into(), direct: "dm".into(), invalid_name: "bad name".into(), unknown_directive: "unknown".into() }
     }
 
     fn text_of(d: Directive) -> (String, ChatKind, String) {

@@ -1,16 +1,14 @@
 //! Between Matrix events and the chat model.
 
 use chrono::{DateTime, Utc};
-use matrix_sdk::ruma::events::room::message::{
-    MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
-};
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::receipt::{ReceiptEventContent, ReceiptType};
 use matrix_sdk::ruma::events::relation::InReplyTo;
 use matrix_sdk::ruma::events::relation::Reply;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent};
 use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
 use matrix_sdk::Room;
-use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::receipt::{ReceiptEventContent, ReceiptType};
 use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Outgoing, Platform, SendError, Sender, UserId};
 
 pub fn platform() -> Platform {

@@ -15,11 +15,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matrix_sdk::config::SyncSettings;
-use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::receipt::ReceiptEventContent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
 use matrix_sdk::ruma::events::SyncEphemeralRoomEvent;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedTransactionId, OwnedUserId};
@@ -267,8 +267,8 @@ struct Forward {
 
 impl Forward {
     /// Delivers `event` tracked, so the sync token waits for it.
-    async fn deliver(&self, event: zhibu_chat::Event) {
-        match self.sink.deliver_tracked(event).await {
+    fn deliver(&self, event: zhibu_chat::Event) {
+        match self.sink.deliver_tracked(event) {
             Ok(h) => self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(h),
             Err(_) => tracing::debug!("runtime closed; event dropped"),
         }
@@ -284,7 +284,7 @@ fn register_event_handlers(client: &Client, forward: Forward) {
             if event.sender != f.own {
                 let direct = f.direct_invites.is_direct(&room).await;
                 if let Some(incoming) = convert::incoming(&event, &room, direct).await {
-                    f.deliver(zhibu_chat::Event::Message(incoming)).await;
+                    f.deliver(zhibu_chat::Event::Message(incoming));
                 }
             }
         }
@@ -295,7 +295,7 @@ fn register_event_handlers(client: &Client, forward: Forward) {
         async move {
             if event.sender != f.own {
                 if let Some(reaction) = convert::reaction(&event, &room) {
-                    f.deliver(reaction).await;
+                    f.deliver(reaction);
                 }
             }
         }
@@ -304,7 +304,7 @@ fn register_event_handlers(client: &Client, forward: Forward) {
         let f = forward.clone();
         async move {
             for read in convert::reads(&event.content, &room, &f.own) {
-                f.deliver(read).await;
+                f.deliver(read);
             }
         }
     });

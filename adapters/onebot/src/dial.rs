@@ -11,7 +11,6 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{serve, Connection, Context};
-use crate::read_ahead::ReadAhead;
 use crate::ws_config;
 
 /// Delays between attempts grow from the first to the last and stay there.
@@ -62,7 +61,7 @@ pub async fn dial_forever(settings: ForwardSettings, ctx: Arc<Context>, action_t
     }
 }
 
-async fn connect(settings: &ForwardSettings) -> Result<WebSocketStream<ReadAhead<TcpStream>>, String> {
+async fn connect(settings: &ForwardSettings) -> Result<WebSocketStream<TcpStream>, String> {
     let mut request = settings.url.as_str().into_client_request().map_err(|e| e.to_string())?;
     if let Some(token) = &settings.access_token {
         let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
@@ -79,7 +78,7 @@ async fn connect(settings: &ForwardSettings) -> Result<WebSocketStream<ReadAhead
     let dial = async {
         let socket = TcpStream::connect(&address).await.map_err(|e| e.to_string())?;
         let _ = socket.set_nodelay(true);
-        tokio_tungstenite::client_async_with_config(request, ReadAhead::new(socket), Some(ws_config())).await.map_err(|e| e.to_string())
+        tokio_tungstenite::client_async_with_config(request, socket, Some(ws_config())).await.map_err(|e| e.to_string())
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, dial).await {
         Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),

@@ -1,70 +1,68 @@
 //! Frames from the implementation: events (they have `post_type`) and action responses (they
 //! have `echo`), and how a message event becomes a chat [`Event`].
 
-#[cfg(test)]
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-#[cfg(test)]
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-#[cfg(test)]
 use serde::Deserialize;
 use zhibu_chat::{ChatId, ChatKind, Event, Incoming, Mention, MessageId, Platform, RejectReason, Sender, UserId};
 
 use crate::message::{RawMessage, Scalar, Segment};
 
-#[derive(Debug, Clone, Default)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawSender<'a> {
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub nickname: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub card: Scalar<'a>,
 }
 
-/// Any frame the implementation sends, borrowed from its text ([`Frame::parse`], in [`crate::read`]).
-/// Unknown fields are skipped. serde's derive is kept in tests as the reference the reader is
-/// checked against.
-#[derive(Debug, Clone, Default)]
-#[cfg_attr(test, derive(Deserialize))]
+/// Any frame the implementation sends, borrowed from its text ([`Frame::parse`]). Unknown fields
+/// are skipped; every field the bot reads accepts any JSON value (a value of an unexpected type
+/// reads as absent), so a frame from an implementation with its own ideas of types still parses.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Frame<'a> {
     // events
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub post_type: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub message_type: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub meta_event_type: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub sub_type: Scalar<'a>,
-    pub time: Option<i64>,
+    #[serde(default, borrow)]
+    pub time: Scalar<'a>,
     /// Ids: numbers (QQ) or strings (some WeChat bridges), read as text.
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub self_id: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub message_id: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub group_id: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub user_id: Scalar<'a>,
     /// The message of an event; in an error response, go-cqhttp puts its error text here.
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub message: Option<RawMessage<'a>>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub sender: Option<RawSender<'a>>,
     /// Heartbeat: milliseconds until the next one.
-    pub interval: Option<u64>,
+    #[serde(default, borrow)]
+    pub interval: Scalar<'a>,
     // action responses
     /// What the bot sent as `echo` (a number); text when it is a string or a number.
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub echo: Option<Scalar<'a>>,
     /// `ok` / `async` / `failed` in a response; an object in a heartbeat (read as nothing).
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub status: Scalar<'a>,
-    pub retcode: Option<i64>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
+    pub retcode: Scalar<'a>,
+    #[serde(default, borrow)]
     pub data: ResponseData<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub wording: Scalar<'a>,
 }
 
@@ -75,7 +73,6 @@ pub struct ResponseData<'a> {
     pub user_id: Scalar<'a>,
 }
 
-#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for ResponseData<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DataVisitor;
@@ -142,7 +139,9 @@ pub struct Response {
 #[derive(Debug)]
 pub enum Kind {
     Message,
-    Heartbeat { interval_ms: Option<u64> },
+    Heartbeat {
+        interval_ms: Option<u64>,
+    },
     Lifecycle,
     /// A notice, request or meta event the bot does not use.
     Ignored(String),
@@ -150,12 +149,17 @@ pub enum Kind {
     Unknown,
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
+    /// Reads a frame: a JSON object.
+    pub fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
     pub fn kind(&self) -> Kind {
         match self.post_type.as_str() {
             Some("message") => Kind::Message,
             Some("meta_event") => match self.meta_event_type.as_str() {
-                Some("heartbeat") => Kind::Heartbeat { interval_ms: self.interval },
+                Some("heartbeat") => Kind::Heartbeat { interval_ms: self.interval.as_str().and_then(|ms| ms.parse().ok()) },
                 Some("lifecycle") => Kind::Lifecycle,
                 other => Kind::Ignored(format!("meta_event/{}", other.unwrap_or("?"))),
             },
@@ -179,7 +183,7 @@ impl Frame<'_> {
         });
         Response {
             accepted: matches!(self.status.as_str(), Some("ok" | "async")),
-            retcode: self.retcode,
+            retcode: self.retcode.as_str().and_then(|r| r.parse().ok()),
             message_id: owned(&self.data.message_id),
             user_id: owned(&self.data.user_id),
             why,
@@ -300,11 +304,14 @@ pub fn to_event(ids: &Ids, frame: &Frame<'_>, account: &str, max_bytes: usize) -
     let segments = frame.message.as_ref().map(RawMessage::segments).unwrap_or_default();
     // Sized once: the text segments, and the `@name`s (a guess at their length).
     let mut text = String::with_capacity(
-        segments.iter().map(|s| match s {
-            Segment::Text(t) => t.len(),
-            Segment::At { .. } => 16,
-            _ => 0,
-        }).sum(),
+        segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.len(),
+                Segment::At { .. } => 16,
+                _ => 0,
+            })
+            .sum(),
     );
     let mut mentions = Vec::new();
     let mut reply_to = None;
@@ -326,7 +333,7 @@ pub fn to_event(ids: &Ids, frame: &Frame<'_>, account: &str, max_bytes: usize) -
             Segment::Image | Segment::Other => media = true,
         }
     }
-    let timestamp = frame.time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
+    let timestamp = frame.time.as_str().and_then(|t| t.parse().ok()).and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).unwrap_or_else(Utc::now);
     let digest = fnv1a([chat.as_str(), sender.id.as_str(), text.as_str()]);
     let id = ids.received(account, frame.message_id.as_str()?, timestamp.timestamp(), digest)?;
     if text.len() > max_bytes {
@@ -447,9 +454,7 @@ mod tests {
     fn a_picture_sent_to_the_bot_gets_a_hint_and_one_in_a_group_is_talk() {
         let ids = Ids::new();
         let picture = |kind: &str, message: &str| {
-            frame(&format!(
-                r#"{{"post_type":"message","message_type":"{kind}","message_id":7,"group_id":2,"user_id":3,"message":{message}}}"#
-            ))
+            frame(&format!(r#"{{"post_type":"message","message_type":"{kind}","message_id":7,"group_id":2,"user_id":3,"message":{message}}}"#))
         };
         let image = r#"[{"type":"image","data":{"file":"a.jpg","url":"http://x/a.jpg"}}]"#;
         let Some(Event::Rejected { reason, id, .. }) = to_event(&ids, &picture("private", image), "9", 1000) else { panic!() };

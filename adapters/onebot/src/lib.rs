@@ -20,15 +20,9 @@
 mod connection;
 pub mod dial;
 mod frame;
-mod frame_edges;
-mod json;
 mod message;
 mod pace;
-mod read;
-mod read_ahead;
 pub mod server;
-mod ticker;
-mod wake;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +33,7 @@ use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, Hurry, MessageId, Outgoing, Platform, SendError, UserId};
+use zhibu_chat::{Adapter, AdapterError, ChatId, EventSink, MessageId, Outgoing, Platform, SendError, UserId};
 
 pub use connection::Liveness;
 use connection::{Accounts, Context};
@@ -55,17 +49,13 @@ pub const PLATFORM: &str = "onebot";
 const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// How much tungstenite reads from the socket at a time. It zeroes that much of its buffer
-/// before every read attempt (twice per frame: the read, and the one that finds the socket
-/// empty), so its 128 KiB default cost 256 KiB of memset per frame, 70% of the instructions the
-/// bot spent per OneBot message (callgrind). OneBot events are a few hundred bytes and action
-/// responses less; a larger frame still arrives whole, in several reads.
-const READ_CHUNK_BYTES: usize = 2 * 1024;
+/// before every read, and its 128 KiB default made that memset most of what a OneBot message
+/// cost. OneBot events are a few hundred bytes; a larger frame still arrives whole, in several
+/// reads.
+const READ_CHUNK_BYTES: usize = 4 * 1024;
 
 fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_CHUNK_BYTES)
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES))
+    WebSocketConfig::default().read_buffer_size(READ_CHUNK_BYTES).max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES))
 }
 
 /// Everything the adapter is configured with.
@@ -124,9 +114,8 @@ impl OneBotAdapter {
         self.config.default_account.clone().or_else(|| self.accounts.first())
     }
 
-    /// Sends `message` as `send_group_msg` / `send_private_msg`; with `hurry`, the response may
-    /// wait for other traffic until [`Hurry::now`] (see `wake`).
-    async fn send_as(&self, message: &Outgoing, hurry: Option<&Hurry>) -> Result<Option<MessageId>, SendError> {
+    /// Sends `message` as `send_group_msg` / `send_private_msg`, paced per chat.
+    async fn send_message(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
         let target = self.ids.target(&message.chat).ok_or_else(|| SendError::Permanent(format!("`{}` is not a OneBot chat", message.chat)))?;
         let reply_to = message.reply_to.as_ref().map(|id| self.ids.local_message(id));
         let at: Vec<&str> = message.mentions.iter().filter(|m| m.user.platform() == self.platform).map(|m| m.user.local()).collect();
@@ -134,29 +123,40 @@ impl OneBotAdapter {
         if let Some(image) = &message.image {
             segments.push(message::OutSegment::Image { file: file_url(image) });
         }
-        let (account, action, field, id) = match target {
-            Target::Group { account, group } => (account, "send_group_msg", "group_id", group),
-            Target::Private { account, user } => (account, "send_private_msg", "user_id", user),
+        let (account, action, params) = match target {
+            Target::Group { account, group } => (account, "send_group_msg", SendParams { group_id: Some(Id(group)), user_id: None, message: &segments }),
+            Target::Private { account, user } => (account, "send_private_msg", SendParams { group_id: None, user_id: Some(Id(user)), message: &segments }),
         };
         let conn = self.accounts.get(account).ok_or_else(|| SendError::Transient(format!("OneBot account {account} is not connected")))?;
         self.pacer.wait(message.chat.as_str()).await;
-        // `{"group_id":…,"message":[…]}`: the segments' own bytes and a little for their keys.
-        let params_len = segments.iter().map(|s| s.text_len() + 48).sum::<usize>() + 32;
-        let params = |out: &mut String| {
-            out.push_str("{\"");
-            out.push_str(field);
-            out.push_str("\":");
-            json::push_id(out, id);
-            out.push_str(",\"message\":");
-            message::write_json(&segments, out);
-            out.push('}');
-        };
-        let response =
-            conn.call_with(action, params_len, params, self.config.action_timeout, hurry).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
+        let response = conn.call(action, params, self.config.action_timeout).await.map_err(|e| SendError::Transient(format!("{action}: {e}")))?;
         if response.accepted {
             Ok(response.message_id.and_then(|id| self.ids.message(account, &id)))
         } else {
             Err(SendError::Permanent(format!("{action} refused: retcode {} {}", response.retcode.unwrap_or(-1), response.why.unwrap_or_default())))
+        }
+    }
+}
+
+/// The params of `send_group_msg` and `send_private_msg`.
+#[derive(serde::Serialize)]
+struct SendParams<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<Id<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<Id<'a>>,
+    message: &'a [message::OutSegment<'a>],
+}
+
+/// An id as implementations expect it: a number when it is a decimal integer (QQ numbers), else
+/// a string (the ids of some WeChat bridges).
+struct Id<'a>(&'a str);
+
+impl serde::Serialize for Id<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.parse::<i64>() {
+            Ok(n) => serializer.serialize_i64(n),
+            Err(_) => serializer.serialize_str(self.0),
         }
     }
 }
@@ -176,12 +176,8 @@ impl Adapter for OneBotAdapter {
             max_message_bytes: self.config.max_message_bytes,
         });
         let tracker = TaskTracker::new();
-        // Before the first connection: whether connections may raise their wake mark.
-        wake::probe().await;
         if let Some(addr) = self.config.listen {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| AdapterError::Startup(format!("OneBot: cannot listen on {addr}: {e}")))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| AdapterError::Startup(format!("OneBot: cannot listen on {addr}: {e}")))?;
             let local = listener.local_addr().unwrap_or(addr);
             tracing::info!("OneBot v11 reverse WebSocket listening on ws://{local}{}", self.config.server.path);
             tracker.spawn(server::accept_loop(listener, Arc::new(self.config.server.clone()), ctx.clone(), tracker.clone(), shutdown.clone()));
@@ -196,11 +192,7 @@ impl Adapter for OneBotAdapter {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Option<MessageId>, SendError> {
-        self.send_as(message, None).await
-    }
-
-    async fn send_unhurried(&self, message: &Outgoing, hurry: &Hurry) -> Result<Option<MessageId>, SendError> {
-        self.send_as(message, Some(hurry)).await
+        self.send_message(message).await
     }
 
     fn direct_chat(&self, user: &UserId) -> Option<ChatId> {
@@ -214,4 +206,24 @@ impl Adapter for OneBotAdapter {
 fn file_url(path: &std::path::Path) -> String {
     let absolute: PathBuf = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     format!("file://{}", absolute.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_numbers_when_they_are_integers() {
+        let id = |s: &str| serde_json::to_string(&Id(s)).unwrap();
+        assert_eq!(id("200001"), "200001");
+        assert_eq!(id("007"), "7");
+        assert_eq!(id("wxid_a\"b"), r#""wxid_a\"b""#);
+        assert_eq!(id("99999999999999999999"), r#""99999999999999999999""#);
+        let segments = message::build("签到\n成功", Some("7"), &["300001"]);
+        let params = SendParams { group_id: Some(Id("200001")), user_id: None, message: &segments };
+        assert_eq!(
+            serde_json::to_value(&params).unwrap(),
+            serde_json::json!({"group_id": 200001, "message": [{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到\n成功"}}]})
+        );
+    }
 }

@@ -1,18 +1,13 @@
 //! OneBot v11 messages: the segment array and the CQ-code string, in and out.
 //!
-//! Neither direction builds `serde_json::Value` trees: a message event is read by
-//! [`crate::read`] and a reply written by [`write_json`], once per message each, and building
-//! and dropping `Value` trees was a fifth of the bot's instructions per OneBot message. What is
-//! read borrows from the frame's text where it can (a string without escapes, a number held in
-//! place): allocations were a fifth of the instructions too. serde's derives are kept in tests
-//! as the references both are checked against.
+//! Both directions go through serde without `serde_json::Value` trees: what is read borrows
+//! from the frame's text where it can (a string without escapes, a number held in place), and a
+//! reply's segments are written straight from [`OutSegment`].
 
 use std::borrow::Cow;
 use std::fmt;
 
-#[cfg(test)]
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-#[cfg(test)]
 use serde::Deserialize;
 
 /// A `message` value as an implementation sends it: a CQ string, a segment array, or (rarely)
@@ -24,7 +19,6 @@ pub enum RawMessage<'a> {
     One(RawSegment<'a>),
 }
 
-#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for RawMessage<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MessageVisitor;
@@ -59,26 +53,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawMessage<'a> {
 
 /// One segment as sent: `{"type": "...", "data": {...}}`. Only the data fields the bot reads
 /// are kept; the rest are skipped unread.
-#[derive(Debug, Clone)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawSegment<'a> {
-    #[cfg_attr(test, serde(rename = "type", borrow))]
+    #[serde(rename = "type", borrow)]
     pub kind: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub data: Option<SegmentData<'a>>,
 }
 
 /// The data fields of a segment the bot reads.
-#[derive(Debug, Clone, Default)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct SegmentData<'a> {
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub(crate) text: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub(crate) qq: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub(crate) name: Scalar<'a>,
-    #[cfg_attr(test, serde(default, borrow))]
+    #[serde(default, borrow)]
     pub(crate) id: Scalar<'a>,
 }
 
@@ -136,7 +128,6 @@ impl Scalar<'_> {
     }
 }
 
-#[cfg(test)]
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ScalarVisitor;
@@ -194,8 +185,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 pub enum Segment<'a> {
     Text(Cow<'a, str>),
     /// `@qq` (`qq` may be `all`), with the name the implementation gave, if any.
-    At { qq: Cow<'a, str>, name: Option<Cow<'a, str>> },
-    Reply { id: Cow<'a, str> },
+    At {
+        qq: Cow<'a, str>,
+        name: Option<Cow<'a, str>>,
+    },
+    Reply {
+        id: Cow<'a, str>,
+    },
     Image,
     /// Faces, records, files, …: not text, not for the bot.
     Other,
@@ -284,45 +280,13 @@ pub fn parse_cq(s: &str) -> Vec<Segment<'_>> {
 }
 
 /// A segment the bot sends: `{"type": "text", "data": {"text": "…"}}`.
-/// Written by [`OutSegment::write_json`]; serde's derive is kept in tests as the reference its
-/// output is checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[cfg_attr(test, serde(tag = "type", content = "data", rename_all = "lowercase"))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "lowercase")]
 pub enum OutSegment<'a> {
     Reply { id: &'a str },
     At { qq: &'a str },
     Text { text: Cow<'a, str> },
     Image { file: String },
-}
-
-impl OutSegment<'_> {
-    /// The segment's type, its one data field and that field's value.
-    fn parts(&self) -> (&'static str, &'static str, &str) {
-        match self {
-            OutSegment::Reply { id } => ("reply", "id", id),
-            OutSegment::At { qq } => ("at", "qq", qq),
-            OutSegment::Text { text } => ("text", "text", text),
-            OutSegment::Image { file } => ("image", "file", file),
-        }
-    }
-
-    /// The length of the segment's one value (before escaping).
-    pub fn text_len(&self) -> usize {
-        self.parts().2.len()
-    }
-
-    /// Appends the segment as JSON, as serde would write it.
-    pub fn write_json(&self, out: &mut String) {
-        let (kind, field, value) = self.parts();
-        out.push_str("{\"type\":\"");
-        out.push_str(kind);
-        out.push_str("\",\"data\":{\"");
-        out.push_str(field);
-        out.push_str("\":");
-        crate::json::push_str(out, value);
-        out.push_str("}}");
-    }
 }
 
 /// A reply as a segment array: the quoted message, `@`s, then the text.
@@ -337,18 +301,6 @@ pub fn build<'a>(text: &'a str, reply_to: Option<&'a str>, at: &[&'a str]) -> Ve
     let text = if at.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(format!(" {text}")) };
     segments.push(OutSegment::Text { text });
     segments
-}
-
-/// A segment array as JSON.
-pub fn write_json(segments: &[OutSegment<'_>], out: &mut String) {
-    out.push('[');
-    for (i, segment) in segments.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        segment.write_json(out);
-    }
-    out.push(']');
 }
 
 #[cfg(test)]
@@ -391,17 +343,8 @@ mod tests {
     #[test]
     fn replies_quote_mention_then_speak() {
         let v = serde_json::to_value(build("签到成功", Some("7"), &["300001"])).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!([{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到成功"}}])
-        );
+        assert_eq!(v, serde_json::json!([{"type":"reply","data":{"id":"7"}},{"type":"at","data":{"qq":"300001"}},{"type":"text","data":{"text":" 签到成功"}}]));
         let image = OutSegment::Image { file: "file:///tmp/a \"b\".png".into() };
         assert_eq!(serde_json::to_string(&image).unwrap(), r#"{"type":"image","data":{"file":"file:///tmp/a \"b\".png"}}"#);
-        // Written by hand as serde writes it.
-        let mut segments = build("签到\n成功", Some("7"), &["300001", "wxid_\"x"]);
-        segments.push(image);
-        let mut out = String::new();
-        write_json(&segments, &mut out);
-        assert_eq!(out, serde_json::to_string(&segments).unwrap());
     }
 }

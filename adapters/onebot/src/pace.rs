@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// Chats remembered before the idle ones are forgotten (every private chat has a bucket).
+const MAX_BUCKETS: usize = 4096;
+
 /// `rate` messages a second per chat after a burst of `burst`; a rate of 0 turns pacing off.
 #[derive(Debug)]
 pub struct Pacer {
@@ -32,6 +35,11 @@ impl Pacer {
         // Tokens may go negative: that is the queue of messages already waiting.
         // Looked up before inserting: the chat's id is copied only the first time.
         if !buckets.contains_key(chat) {
+            if buckets.len() >= MAX_BUCKETS {
+                // Chats whose burst is back in full are as good as new: forget them.
+                let (rate, burst) = (self.rate, self.burst);
+                buckets.retain(|_, (tokens, last)| *tokens + now.saturating_duration_since(*last).as_secs_f64() * rate < burst);
+            }
             buckets.insert(chat.to_owned(), (self.burst, now));
         }
         let Some((tokens, last)) = buckets.get_mut(chat) else { return Duration::ZERO };

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{serve, Connection, Context};
-use crate::read_ahead::ReadAhead;
 use crate::ws_config;
 
 /// A handshake that does not finish in this time is dropped.
@@ -81,7 +80,11 @@ pub async fn accept_loop(listener: TcpListener, settings: Arc<ServerSettings>, c
         };
         let (settings, ctx, shutdown) = (settings.clone(), ctx.clone(), shutdown.clone());
         tracker.spawn(async move {
-            match handshake(stream, &settings).await {
+            let shaken = tokio::select! {
+                shaken = handshake(stream, &settings) => shaken,
+                () = shutdown.cancelled() => return,
+            };
+            match shaken {
                 Ok((ws, account)) => {
                     tracing::info!(%peer, %account, "OneBot implementation connected (reverse WebSocket)");
                     let (conn, outgoing) = Connection::new();
@@ -96,7 +99,7 @@ pub async fn accept_loop(listener: TcpListener, settings: Arc<ServerSettings>, c
     }
 }
 
-async fn handshake(stream: TcpStream, settings: &ServerSettings) -> Result<(tokio_tungstenite::WebSocketStream<ReadAhead<TcpStream>>, String), String> {
+async fn handshake(stream: TcpStream, settings: &ServerSettings) -> Result<(tokio_tungstenite::WebSocketStream<TcpStream>, String), String> {
     let _ = stream.set_nodelay(true);
     let mut account = None;
     let mut refusal = None;
@@ -116,14 +119,11 @@ async fn handshake(stream: TcpStream, settings: &ServerSettings) -> Result<(toki
             }
         }
     };
-    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio_tungstenite::accept_hdr_async_with_config(ReadAhead::new(stream), callback, Some(ws_config()))).await;
+    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()))).await;
     match accepted {
         Err(_) => Err("handshake timed out".into()),
         Ok(Err(e)) => Err(refusal.map_or_else(|| e.to_string(), str::to_owned)),
-        Ok(Ok(mut ws)) => {
-            ws.get_mut().frames_start();
-            account.map(|a| (ws, a)).ok_or_else(|| "no account".into())
-        }
+        Ok(Ok(ws)) => account.map(|a| (ws, a)).ok_or_else(|| "no account".into()),
     }
 }
 

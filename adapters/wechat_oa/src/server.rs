@@ -227,7 +227,7 @@ fn incoming(inner: &Inner, inbound: &Inbound, key: &str, delivery: Delivery) -> 
 /// Hands the message to the bot and settles its slot once the bot has handled it.
 async fn hand_to_bot(state: AppState, key: String, event: Event) {
     let inner = &state.inner;
-    match state.sink.deliver_tracked(event).await {
+    match state.sink.deliver_tracked(event) {
         Ok(handled) => handled.wait().await,
         Err(e) => tracing::warn!(%key, error = %e, "message not handed to the bot"),
     }

@@ -105,9 +105,7 @@ pub fn parse_fields(body: &str) -> Result<Fields, XmlError> {
                     Some(c) => c.to_string(),
                     None => {
                         let name = reference.decode().map_err(syntax)?;
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| XmlError::UnknownEntity(name.chars().take(32).collect()))?
-                            .to_owned()
+                        quick_xml::escape::resolve_predefined_entity(&name).ok_or_else(|| XmlError::UnknownEntity(name.chars().take(32).collect()))?.to_owned()
                     }
                 };
                 if let Some((_, value)) = current.as_mut().filter(|_| depth == 2) {
@@ -138,11 +136,19 @@ pub struct Inbound {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundKind {
-    Text { msg_id: String, content: String },
+    Text {
+        msg_id: String,
+        content: String,
+    },
     /// `subscribe`, `unsubscribe`, `CLICK`, … (WeChat's names, as sent).
-    Event { event: String },
+    Event {
+        event: String,
+    },
     /// An image, voice (unrecognised), location, … message: not something the bot reads.
-    Other { msg_id: Option<String>, msg_type: String },
+    Other {
+        msg_id: Option<String>,
+        msg_type: String,
+    },
 }
 
 impl Inbound {
@@ -155,10 +161,9 @@ impl Inbound {
         let kind = match msg_type {
             "text" => InboundKind::Text { msg_id: msg_id.ok_or(XmlError::Missing("MsgId"))?, content: fields.get("Content").unwrap_or_default().to_owned() },
             // With speech recognition turned on for the account, WeChat sends what was said.
-            "voice" if msg_id.is_some() && fields.get("Recognition").is_some_and(|r| !r.trim().is_empty()) => InboundKind::Text {
-                msg_id: msg_id.unwrap_or_default(),
-                content: fields.get("Recognition").unwrap_or_default().to_owned(),
-            },
+            "voice" if msg_id.is_some() && fields.get("Recognition").is_some_and(|r| !r.trim().is_empty()) => {
+                InboundKind::Text { msg_id: msg_id.unwrap_or_default(), content: fields.get("Recognition").unwrap_or_default().to_owned() }
+            }
             "event" => InboundKind::Event { event: fields.require("Event")?.to_owned() },
             other => InboundKind::Other { msg_id, msg_type: other.to_owned() },
         };
@@ -270,6 +275,9 @@ mod tests {
         assert_eq!((f.get("ToUserName"), f.get("FromUserName"), f.get("MsgType")), (Some("o_a"), Some("gh_1"), Some("text")));
         assert_eq!(f.get("Content"), Some(content));
         let env = parse_fields(&encrypted_reply("abc+/=", "sig", "123", "n1")).unwrap();
-        assert_eq!((env.get("Encrypt"), env.get("MsgSignature"), env.get("TimeStamp"), env.get("Nonce")), (Some("abc+/="), Some("sig"), Some("123"), Some("n1")));
+        assert_eq!(
+            (env.get("Encrypt"), env.get("MsgSignature"), env.get("TimeStamp"), env.get("Nonce")),
+            (Some("abc+/="), Some("sig"), Some("123"), Some("n1"))
+        );
     }
 }

@@ -89,9 +89,8 @@ pub struct WeComAdapter {
 
 impl WeComAdapter {
     pub fn new(config: WeComConfig) -> Self {
-        let transport = Http::new(REQUEST_TIMEOUT)
-            .map(|http| Arc::new(http) as Arc<dyn Transport>)
-            .map_err(|e| format!("WeCom: cannot set up an HTTP client: {e}"));
+        let transport =
+            Http::new(REQUEST_TIMEOUT).map(|http| Arc::new(http) as Arc<dyn Transport>).map_err(|e| format!("WeCom: cannot set up an HTTP client: {e}"));
         Self::with_transport(config, transport)
     }
 

@@ -206,7 +206,7 @@ async fn after_a_45009_the_robot_waits_a_minute() {
 #[tokio::test(start_paused = true)]
 async fn run_waits_for_the_shutdown() {
     let (wecom, _) = recorded(Vec::new());
-    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let token = CancellationToken::new();
     let task = tokio::spawn({
         let (wecom, token) = (wecom.clone(), token.clone());

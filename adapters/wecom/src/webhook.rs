@@ -92,14 +92,8 @@ impl Http {
 #[async_trait]
 impl Transport for Http {
     async fn post_json(&self, webhook: &Webhook, body: Vec<u8>) -> Result<HttpReply, SendError> {
-        let response = self
-            .client
-            .post(webhook.url().clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(network_error)?;
+        let response =
+            self.client.post(webhook.url().clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await.map_err(network_error)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(network_error)?;
         Ok(HttpReply { status, body: body.to_vec() })
@@ -137,8 +131,8 @@ pub(crate) fn interpret(reply: &HttpReply) -> Result<(), SendError> {
         500..=599 => return Err(SendError::Transient(format!("WeCom webhook: HTTP {}", reply.status))),
         status => return Err(SendError::Permanent(format!("WeCom webhook: HTTP {status}"))),
     }
-    let answer: Answer = serde_json::from_slice(&reply.body)
-        .map_err(|_| SendError::Permanent(format!("WeCom webhook: not a webhook answer: {}", preview(&reply.body))))?;
+    let answer: Answer =
+        serde_json::from_slice(&reply.body).map_err(|_| SendError::Permanent(format!("WeCom webhook: not a webhook answer: {}", preview(&reply.body))))?;
     match answer.errcode {
         0 => Ok(()),
         ERRCODE_RATE_LIMITED => Err(SendError::RateLimited { retry_after: RATE_LIMIT_WAIT }),
@@ -181,7 +175,10 @@ mod tests {
     #[test]
     fn answers_map_to_the_retry_policy() {
         assert_eq!(interpret(&reply(200, r#"{"errcode":0,"errmsg":"ok"}"#)), Ok(()));
-        assert_eq!(interpret(&reply(200, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#)), Err(SendError::RateLimited { retry_after: RATE_LIMIT_WAIT }));
+        assert_eq!(
+            interpret(&reply(200, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#)),
+            Err(SendError::RateLimited { retry_after: RATE_LIMIT_WAIT })
+        );
         assert_eq!(interpret(&reply(429, "")), Err(SendError::RateLimited { retry_after: RATE_LIMIT_WAIT }));
         assert!(matches!(interpret(&reply(200, r#"{"errcode":-1,"errmsg":"system busy"}"#)), Err(SendError::Transient(_))));
         assert!(matches!(interpret(&reply(502, "bad gateway")), Err(SendError::Transient(_))));

@@ -4,64 +4,58 @@
 use chrono::{Days, NaiveDate};
 
 use crate::domain::{Capability, CheckIn, Member};
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
-use crate::store::{Store, StoreError};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::store::{Insert, Store, StoreError};
 
 const MAX_NOTE_CHARS: usize = 200;
 /// A streak is counted back at most this far (point reads, one a day).
 const MAX_STREAK_DAYS: u64 = 3660;
 
-pub struct CheckInCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "checkin",
     names: &["签到", "打卡", "checkin", "check-in"],
     args: Args::Optional,
     capability: Capability::CheckIn,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for CheckInCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let note = args.trim();
+    let len = note.chars().count();
+    if len > MAX_NOTE_CHARS {
+        return Err(CommandError::TooLong { len, max: MAX_NOTE_CHARS });
     }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let note = args.trim();
-        let len = note.chars().count();
-        if len > MAX_NOTE_CHARS {
-            return Err(CommandError::TooLong { len, max: MAX_NOTE_CHARS });
-        }
-        let today = ctx.today();
-        let checkin = CheckIn {
-            branch: ctx.branch.id.clone(),
-            user: ctx.member.user.clone(),
-            date: today,
-            at: ctx.sent_at,
-            note: (!note.is_empty()).then(|| note.to_owned()),
-        };
-        let existing = ctx.store.insert_checkin(&checkin)?;
-        if existing.is_none() {
+    let today = ctx.today();
+    let checkin = CheckIn {
+        branch: ctx.branch.id.clone(),
+        user: ctx.member.user.clone(),
+        date: today,
+        at: ctx.sent_at,
+        note: (!note.is_empty()).then(|| note.to_owned()),
+    };
+    let inserted = ctx.store.insert_checkin(&checkin)?;
+    let week = days_this_week(ctx, &ctx.member)?;
+    let streak = streak(ctx.store, &ctx.member, today)?;
+    Ok(match inserted {
+        Insert::Written(ticket) => {
             let p = ctx.settings.points.checkin;
-            ctx.store.award_points(&ctx.branch.id, &ctx.member.user, today, "checkin", p.value, p.daily_cap)?;
+            let points = ctx.store.award_points(&ctx.branch.id, &ctx.member.user, today, "checkin", p.value, p.daily_cap)?;
+            Reply::text(ctx.t("checkin.ok", &[("week", &week), ("streak", &streak)])).confirming(ticket.and(points.ticket))
         }
-        let week = days_this_week(ctx, &ctx.member)?;
-        let streak = streak(ctx.store, &ctx.member, today)?;
-        let text = match existing {
-            None => ctx.t("checkin.ok", &[("week", &week), ("streak", &streak)]),
-            Some(first) => {
-                let time = first.at.with_timezone(&ctx.settings.timezone).format("%H:%M").to_string();
-                ctx.t("checkin.already", &[("time", &time), ("week", &week), ("streak", &streak)])
-            }
-        };
-        Ok(Reply::text(text))
-    }
+        Insert::Existing(first) => {
+            let time = first.at.with_timezone(&ctx.settings.timezone).format("%H:%M").to_string();
+            Reply::text(ctx.t("checkin.already", &[("time", &time), ("week", &week), ("streak", &streak)]))
+        }
+    })
 }
 
+/// The member's days with a check-in this week: seven point reads, however many check-ins the
+/// rest of the branch made.
 fn days_this_week(ctx: &Ctx<'_>, member: &Member) -> Result<usize, StoreError> {
     let week = ctx.this_week();
-    let all = ctx.store.checkins_between(&member.branch, week.monday(), week.sunday())?;
-    Ok(all.iter().filter(|c| c.user == member.user).count())
+    ctx.store.checkin_days(&member.branch, &member.user, week.monday(), week.sunday())
 }
 
 /// Consecutive days with a check-in, ending today.

@@ -4,38 +4,28 @@
 //! things in its own voice.
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
 /// The longest quote the bot repeats.
 pub const MAX_ECHO_CHARS: usize = 64;
 
-pub struct EchoCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "echo",
     names: &["回声", "echo", "ping"],
     args: Args::Optional,
     capability: Capability::Basic,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for EchoCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let line = args.lines().next().unwrap_or("").trim();
+    let mut quote: String = line.chars().take(MAX_ECHO_CHARS).collect();
+    if line.chars().count() > MAX_ECHO_CHARS {
+        quote.push('…');
     }
-
-    fn read_only(&self, _args: &str) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let line = args.lines().next().unwrap_or("").trim();
-        let mut quote: String = line.chars().take(MAX_ECHO_CHARS).collect();
-        if line.chars().count() > MAX_ECHO_CHARS {
-            quote.push('…');
-        }
-        Ok(Reply::text(if quote.is_empty() { ctx.t("echo.online", &[]) } else { ctx.t("echo.quote", &[("text", &quote)]) }))
-    }
+    Ok(Reply::text(if quote.is_empty() { ctx.t("echo.online", &[]) } else { ctx.t("echo.quote", &[("text", &quote)]) }))
 }
 
 #[cfg(test)]

@@ -2,16 +2,16 @@
 //! with a command name, that command's usage, help and other names.
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
-pub struct HelpCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "help",
     names: &["帮助", "help", "菜单", "menu"],
     args: Args::Optional,
     capability: Capability::Basic,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
 fn where_mark(ctx: &Ctx<'_>, spec: &CommandSpec) -> String {
@@ -22,48 +22,41 @@ fn where_mark(ctx: &Ctx<'_>, spec: &CommandSpec) -> String {
     }
 }
 
-impl Command for HelpCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
-    }
-
-    fn read_only(&self, _args: &str) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let asked = args.trim().trim_start_matches(crate::framework::parse_command_prefixes());
-        if !asked.is_empty() {
-            if let Some(cmd) = ctx.registry.by_name(asked).filter(|c| c.spec().allowed_for(ctx.member.role)) {
-                let spec = cmd.spec();
-                let aliases: Vec<String> = spec.names.iter().map(|n| format!("/{n}")).collect();
-                let text = ctx.t(
-                    "help.detail",
-                    &[
-                        ("usage", &ctx.catalog.get(&spec.catalog_key("usage"))),
-                        ("help", &ctx.catalog.get(&spec.catalog_key("help"))),
-                        ("where", &where_mark(ctx, spec)),
-                        ("aliases", &aliases.join(" ")),
-                    ],
-                );
-                return Ok(Reply::text(text));
-            }
-        }
-        let mut lines = vec![ctx.t("help.header", &[])];
-        for cmd in ctx.registry.commands().filter(|c| c.spec().allowed_for(ctx.member.role)) {
-            let spec = cmd.spec();
-            lines.push(ctx.t(
-                "help.line",
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let asked = args.trim().trim_start_matches(crate::framework::parse_command_prefixes());
+    if !asked.is_empty() {
+        if let Some(spec) = ctx.registry.by_name(asked).filter(|c| c.allowed_for(ctx.member.role)) {
+            let aliases: Vec<String> = spec.names.iter().map(|n| format!("/{n}")).collect();
+            let mut text = ctx.t(
+                "help.detail",
                 &[
                     ("usage", &ctx.catalog.get(&spec.catalog_key("usage"))),
                     ("help", &ctx.catalog.get(&spec.catalog_key("help"))),
                     ("where", &where_mark(ctx, spec)),
+                    ("aliases", &aliases.join(" ")),
                 ],
-            ));
+            );
+            for sub in spec.subcommands.iter().filter(|s| s.allowed_for(ctx.member.role)) {
+                text.push('\n');
+                text.push_str(&line(ctx, sub));
+            }
+            return Ok(Reply::text(text));
         }
-        lines.push(ctx.t("help.footer", &[]));
-        Ok(Reply::text(lines.join("\n")))
     }
+    let mut lines = vec![ctx.t("help.header", &[])];
+    for (spec, _) in ctx.registry.all().filter(|(c, _)| c.allowed_for(ctx.member.role)) {
+        lines.push(line(ctx, spec));
+    }
+    lines.push(ctx.t("help.footer", &[]));
+    Ok(Reply::text(lines.join("\n")))
+}
+
+/// One command's line in the help: usage, what it does, where.
+fn line(ctx: &Ctx<'_>, spec: &CommandSpec) -> String {
+    ctx.t(
+        "help.line",
+        &[("usage", &ctx.catalog.get(&spec.catalog_key("usage"))), ("help", &ctx.catalog.get(&spec.catalog_key("help"))), ("where", &where_mark(ctx, spec))],
+    )
 }
 
 #[cfg(test)]

@@ -2,32 +2,26 @@
 //! the group): the branch's members with their roles and ids.
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
-pub struct MembersCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "members",
     names: &["成员", "members"],
     args: Args::None,
     capability: Capability::ViewStats,
     chats: Where::DirectOnly,
+    run,
+    subcommands: &[],
 };
 
-impl Command for MembersCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+fn run(ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+    let mut members = ctx.store.members(&ctx.branch.id)?;
+    members.sort_by(|a, b| a.role.cmp(&b.role).then_with(|| a.name.cmp(&b.name)));
+    let mut lines = vec![ctx.t("members.title", &[("branch", &ctx.branch.name), ("count", &members.len())])];
+    for m in &members {
+        lines.push(ctx.t("members.line", &[("name", &m.name), ("role", &ctx.catalog.role(m.role)), ("id", &m.user)]));
     }
-
-    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
-        let mut members = ctx.store.members(&ctx.branch.id)?;
-        members.sort_by(|a, b| a.role.cmp(&b.role).then_with(|| a.name.cmp(&b.name)));
-        let mut lines = vec![ctx.t("members.title", &[("branch", &ctx.branch.name), ("count", &members.len())])];
-        for m in &members {
-            lines.push(ctx.t("members.line", &[("name", &m.name), ("role", &ctx.catalog.role(m.role)), ("id", &m.user)]));
-        }
-        Ok(Reply::text(lines.join("\n")))
-    }
+    Ok(Reply::text(lines.join("\n")))
 }
 
 #[cfg(test)]

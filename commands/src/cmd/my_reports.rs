@@ -5,51 +5,45 @@ use zhibu_chat::ChatKind;
 
 use super::submit_report::kind_key;
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
 const PREVIEW_CHARS: usize = 30;
 
-pub struct MyReports;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "my_reports",
     names: &["我的汇报", "myreports", "my-reports"],
     args: Args::None,
     capability: Capability::SubmitReports,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for MyReports {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+fn run(ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+    let reports = ctx.store.reports_by_author(&ctx.branch.id, &ctx.member.user)?;
+    if reports.is_empty() {
+        return Ok(Reply::text(ctx.t("report.mine_empty", &[])));
     }
-
-    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
-        let reports = ctx.store.reports_by_author(&ctx.branch.id, &ctx.member.user)?;
-        if reports.is_empty() {
-            return Ok(Reply::text(ctx.t("report.mine_empty", &[])));
-        }
-        let mut lines = vec![ctx.t("report.mine_header", &[("count", &reports.len())])];
-        for r in reports.iter().rev() {
-            let kind = ctx.catalog.get(kind_key(r.kind));
-            let date = r.at.with_timezone(&ctx.settings.timezone).format("%Y-%m-%d").to_string();
-            let chars = r.chars();
-            lines.push(match ctx.chat_kind {
-                ChatKind::Group => ctx.t("report.mine_line", &[("id", &r.id), ("kind", &kind), ("date", &date), ("chars", &chars)]),
-                ChatKind::Direct => {
-                    let mut preview: String = r.text.chars().take(PREVIEW_CHARS).map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
-                    if chars > PREVIEW_CHARS {
-                        preview.push('…');
-                    }
-                    ctx.t("report.mine_preview", &[("id", &r.id), ("kind", &kind), ("date", &date), ("chars", &chars), ("preview", &preview)])
+    let mut lines = vec![ctx.t("report.mine_header", &[("count", &reports.len())])];
+    for r in reports.iter().rev() {
+        let kind = ctx.catalog.get(kind_key(r.kind));
+        let date = r.at.with_timezone(&ctx.settings.timezone).format("%Y-%m-%d").to_string();
+        let chars = r.chars();
+        lines.push(match ctx.chat_kind {
+            ChatKind::Group => ctx.t("report.mine_line", &[("id", &r.id), ("kind", &kind), ("date", &date), ("chars", &chars)]),
+            ChatKind::Direct => {
+                let mut preview: String = r.text.chars().take(PREVIEW_CHARS).map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+                if chars > PREVIEW_CHARS {
+                    preview.push('…');
                 }
-            });
-        }
-        if ctx.chat_kind == ChatKind::Group {
-            lines.push(ctx.t("report.mine_group_note", &[]));
-        }
-        Ok(Reply::text(lines.join("\n")))
+                ctx.t("report.mine_preview", &[("id", &r.id), ("kind", &kind), ("date", &date), ("chars", &chars), ("preview", &preview)])
+            }
+        });
     }
+    if ctx.chat_kind == ChatKind::Group {
+        lines.push(ctx.t("report.mine_group_note", &[]));
+    }
+    Ok(Reply::text(lines.join("\n")))
 }
 
 #[cfg(test)]

@@ -2,39 +2,33 @@
 //! the quiz closes.
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 use crate::quiz::letter_index;
-use crate::store::QuizAnswer;
+use crate::store::{Insert, QuizAnswer};
 
-pub struct AnswerCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "answer",
     names: &["答", "answer", "答题"],
     args: Args::Required,
     capability: Capability::CheckIn,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for AnswerCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let Some(open) = ctx.store.open_quiz(&ctx.branch.id)?.filter(|q| q.closes_at > ctx.sent_at) else {
-            return Ok(Reply::text(ctx.t("quiz.none_open", &[])));
-        };
-        let Some(question) = ctx.quiz.get(&open.question) else {
-            return Ok(Reply::text(ctx.t("quiz.none_open", &[])));
-        };
-        let choice = letter_index(args).filter(|i| *i < question.options.len()).ok_or(CommandError::Usage)?;
-        let answer = QuizAnswer { user: ctx.member.user.clone(), choice, at: ctx.sent_at };
-        let close = ctx.local_time(open.closes_at);
-        match ctx.store.record_quiz_answer(&ctx.branch.id, &open.question, &answer)? {
-            None => Ok(Reply::text(ctx.t("quiz.recorded", &[("choice", &crate::quiz::letter(choice)), ("close", &close)]))),
-            Some(first) => Ok(Reply::text(ctx.t("quiz.already", &[("choice", &crate::quiz::letter(first.choice)), ("close", &close)]))),
-        }
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let Some(open) = ctx.store.open_quiz(&ctx.branch.id)?.filter(|q| q.closes_at > ctx.sent_at) else {
+        return Ok(Reply::text(ctx.t("quiz.none_open", &[])));
+    };
+    let Some(question) = ctx.quiz.get(&open.question) else {
+        return Ok(Reply::text(ctx.t("quiz.none_open", &[])));
+    };
+    let choice = letter_index(args).filter(|i| *i < question.options.len()).ok_or(CommandError::Usage)?;
+    let answer = QuizAnswer { user: ctx.member.user.clone(), choice, at: ctx.sent_at };
+    let close = ctx.local_time(open.closes_at);
+    match ctx.store.record_quiz_answer(&ctx.branch.id, &open.question, &answer)? {
+        Insert::Written(ticket) => Ok(Reply::text(ctx.t("quiz.recorded", &[("choice", &crate::quiz::letter(choice)), ("close", &close)])).confirming(ticket)),
+        Insert::Existing(first) => Ok(Reply::text(ctx.t("quiz.already", &[("choice", &crate::quiz::letter(first.choice)), ("close", &close)]))),
     }
 }
 
@@ -52,7 +46,8 @@ mod tests {
         let Some(q) = t.bot.quiz().questions().first().cloned() else { return };
         let branch = t.bot.settings().branches[0].clone();
         let now = t.bot.clock().now();
-        let open = OpenQuiz { branch: branch.id.clone(), question: q.id.clone(), posted_at: now, closes_at: now + Duration::hours(2), chats: branch.groups.clone() };
+        let open =
+            OpenQuiz { branch: branch.id.clone(), question: q.id.clone(), posted_at: now, closes_at: now + Duration::hours(2), chats: branch.groups.clone() };
         let effects = t.bot.store().quiz_open_effects(&open, now.date_naive()).unwrap();
         t.bot.store().commit_run("quiz", now, vec![], &effects).unwrap();
         assert_eq!(t.say("alice", "/答 b"), "已记录你的答案 B，2026-11-25 12:00 公布答案。");

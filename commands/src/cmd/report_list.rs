@@ -6,55 +6,41 @@ use std::collections::BTreeMap;
 use super::submit_report::kind_key;
 use super::week_arg::week_from_arg;
 use crate::domain::{allows, Capability, ReportKind};
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
-pub struct ReportList;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "report_list",
     names: &["汇报列表", "reports", "report-list"],
     args: Args::Optional,
     capability: Capability::ReviewReports,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for ReportList {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let week = week_from_arg(ctx, args)?;
+    let (from, until) = week.bounds(ctx.settings.timezone);
+    let reports = ctx.store.reports_between(&ctx.branch.id, from, until)?;
+    let members = ctx.store.members(&ctx.branch.id)?;
+    let mut by_author: BTreeMap<&str, BTreeMap<ReportKind, usize>> = BTreeMap::new();
+    for r in &reports {
+        *by_author.entry(r.author.as_str()).or_default().entry(r.kind).or_default() += 1;
     }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let week = week_from_arg(ctx, args)?;
-        let (from, until) = week.bounds(ctx.settings.timezone);
-        let reports = ctx.store.reports_between(&ctx.branch.id, from, until)?;
-        let members = ctx.store.members(&ctx.branch.id)?;
-        let mut by_author: BTreeMap<&str, BTreeMap<ReportKind, usize>> = BTreeMap::new();
-        for r in &reports {
-            *by_author.entry(r.author.as_str()).or_default().entry(r.kind).or_default() += 1;
-        }
-        let mut lines = vec![ctx.t(
-            "report.list_title",
-            &[("branch", &ctx.branch.name), ("week", &week), ("from", &week.monday()), ("to", &week.sunday())],
-        )];
-        let submitted: Vec<_> = members.iter().filter(|m| by_author.contains_key(m.user.as_str())).collect();
-        lines.push(ctx.t("report.list_submitted", &[("count", &submitted.len())]));
-        for m in &submitted {
-            let counts = &by_author[m.user.as_str()];
-            let kinds: Vec<String> = counts
-                .iter()
-                .map(|(kind, n)| ctx.t("report.list_count", &[("kind", &ctx.catalog.get(kind_key(*kind))), ("count", n)]))
-                .collect();
-            lines.push(ctx.t("report.list_submitted_line", &[("name", &m.name), ("kinds", &ctx.catalog.join(&kinds))]));
-        }
-        let missing: Vec<String> = members
-            .iter()
-            .filter(|m| allows(m.role, Capability::SubmitReports) && !by_author.contains_key(m.user.as_str()))
-            .map(|m| m.name.clone())
-            .collect();
-        let names = if missing.is_empty() { ctx.t("report.none", &[]) } else { ctx.catalog.join(&missing) };
-        lines.push(ctx.t("report.list_missing", &[("count", &missing.len()), ("names", &names)]));
-        Ok(Reply::text(lines.join("\n")))
+    let mut lines = vec![ctx.t("report.list_title", &[("branch", &ctx.branch.name), ("week", &week), ("from", &week.monday()), ("to", &week.sunday())])];
+    let submitted: Vec<_> = members.iter().filter(|m| by_author.contains_key(m.user.as_str())).collect();
+    lines.push(ctx.t("report.list_submitted", &[("count", &submitted.len())]));
+    for m in &submitted {
+        let counts = &by_author[m.user.as_str()];
+        let kinds: Vec<String> =
+            counts.iter().map(|(kind, n)| ctx.t("report.list_count", &[("kind", &ctx.catalog.get(kind_key(*kind))), ("count", n)])).collect();
+        lines.push(ctx.t("report.list_submitted_line", &[("name", &m.name), ("kinds", &ctx.catalog.join(&kinds))]));
     }
+    let missing: Vec<String> =
+        members.iter().filter(|m| allows(m.role, Capability::SubmitReports) && !by_author.contains_key(m.user.as_str())).map(|m| m.name.clone()).collect();
+    let names = if missing.is_empty() { ctx.t("report.none", &[]) } else { ctx.catalog.join(&missing) };
+    lines.push(ctx.t("report.list_missing", &[("count", &missing.len()), ("names", &names)]));
+    Ok(Reply::text(lines.join("\n")))
 }
 
 #[cfg(test)]

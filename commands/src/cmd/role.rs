@@ -3,40 +3,31 @@
 //! secretary cannot step down.
 
 use crate::domain::{change_role, find_member, Capability, FindError, Role, RoleChange};
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
-pub struct RoleCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "role",
     names: &["角色", "role", "setrole"],
     args: Args::Required,
     capability: Capability::ManageRoles,
     chats: Where::DirectOnly,
+    run,
+    subcommands: &[],
 };
 
-impl Command for RoleCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let (who, role) = args.trim().rsplit_once(char::is_whitespace).ok_or(CommandError::Usage)?;
-        let role: Role = role.parse().map_err(|_| CommandError::UnknownRole(role.to_owned()))?;
-        let members = ctx.store.members(&ctx.branch.id)?;
-        let member = find_member(&members, who, ctx.mentions.first().map(|m| &m.user)).map_err(|e| match e {
-            FindError::NotFound => CommandError::MemberNotFound(who.trim().to_owned()),
-            FindError::Ambiguous(ids) => CommandError::MemberAmbiguous {
-                name: who.trim().to_owned(),
-                candidates: ids.iter().map(ToString::to_string).collect(),
-            },
-        })?;
-        let args: [(&str, &dyn std::fmt::Display); 2] = [("name", &member.name), ("role", &ctx.catalog.role(role))];
-        match change_role(ctx.store, member, role)? {
-            RoleChange::Changed => Ok(Reply::text(ctx.t("role.set", &args))),
-            RoleChange::Unchanged => Ok(Reply::text(ctx.t("role.unchanged", &args))),
-            RoleChange::LastSecretary => Err(CommandError::LastSecretary),
-        }
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let (who, role) = args.trim().rsplit_once(char::is_whitespace).ok_or(CommandError::Usage)?;
+    let role: Role = role.parse().map_err(|_| CommandError::UnknownRole(role.to_owned()))?;
+    let members = ctx.store.members(&ctx.branch.id)?;
+    let member = find_member(&members, who, ctx.mentions.first().map(|m| &m.user)).map_err(|e| match e {
+        FindError::NotFound => CommandError::MemberNotFound(who.trim().to_owned()),
+        FindError::Ambiguous(ids) => CommandError::MemberAmbiguous { name: who.trim().to_owned(), candidates: ids.iter().map(ToString::to_string).collect() },
+    })?;
+    let args: [(&str, &dyn std::fmt::Display); 2] = [("name", &member.name), ("role", &ctx.catalog.role(role))];
+    match change_role(ctx.store, member, role)? {
+        RoleChange::Changed(ticket) => Ok(Reply::text(ctx.t("role.set", &args)).confirming(ticket)),
+        RoleChange::Unchanged => Ok(Reply::text(ctx.t("role.unchanged", &args))),
+        RoleChange::LastSecretary => Err(CommandError::LastSecretary),
     }
 }
 
@@ -53,7 +44,10 @@ mod tests {
         assert_eq!(t.dm("secretary", "/role alice probationary"), "alice 的角色本来就是预备党员。");
         let branch = &t.bot.settings().branches[0].id;
         assert_eq!(t.bot.store().member(branch, &user("alice")).unwrap().unwrap().role, Role::Probationary);
-        assert_eq!(t.dm("secretary", "/角色 alice 老板"), "没有“老板”这个角色。可选：书记、支委、正式党员、预备党员、发展对象、入党积极分子、入党申请人、群众。");
+        assert_eq!(
+            t.dm("secretary", "/角色 alice 老板"),
+            "没有“老板”这个角色。可选：书记、支委、正式党员、预备党员、发展对象、入党积极分子、入党申请人、群众。"
+        );
         assert_eq!(t.dm("secretary", "/角色 nobody 支委"), "本支部没有找到成员“nobody”。");
         assert_eq!(t.dm("secretary", "/角色 alice"), "用法：/角色 <成员> <角色>");
         assert_eq!(t.say("secretary", "/角色 alice 支委"), "/角色 涉及个人材料，请私聊我使用。");
@@ -79,11 +73,8 @@ mod tests {
         let branch = t.bot.settings().branches[0].id.clone();
         let mut twin = t.bot.store().member(&branch, &user("alice")).unwrap().unwrap();
         twin.user = user("alice2");
-        t.bot.store().put_member(&twin).unwrap();
-        assert_eq!(
-            t.dm("secretary", "/角色 alice 支委"),
-            "有几位成员都叫“alice”：console:alice、console:alice2。请用完整的成员编号指定。"
-        );
+        let _ = t.bot.store().put_member(&twin).unwrap();
+        assert_eq!(t.dm("secretary", "/角色 alice 支委"), "有几位成员都叫“alice”：console:alice、console:alice2。请用完整的成员编号指定。");
         assert_eq!(t.dm("secretary", "/角色 console:alice2 支委"), "已将 alice 的角色设为支委。");
     }
 }

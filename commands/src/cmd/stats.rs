@@ -2,33 +2,23 @@
 
 use super::week_arg::week_from_arg;
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 use crate::stats::weekly_stats;
 
-pub struct StatsCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "stats",
     names: &["统计", "stats"],
     args: Args::Optional,
     capability: Capability::ViewStats,
     chats: Where::Anywhere,
+    run,
+    subcommands: &[],
 };
 
-impl Command for StatsCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
-    }
-
-    fn read_only(&self, _args: &str) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let week = week_from_arg(ctx, args)?;
-        let stats = weekly_stats(ctx.store, ctx.branch, week, ctx.settings.timezone, ctx.today())?;
-        Ok(Reply::text(stats.render_text(ctx.catalog)))
-    }
+fn run(ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
+    let week = week_from_arg(ctx, args)?;
+    let stats = weekly_stats(ctx.store, ctx.branch, week, ctx.settings.timezone, ctx.today())?;
+    Ok(Reply::text(stats.render_text(ctx.catalog)))
 }
 
 #[cfg(test)]
@@ -86,7 +76,7 @@ mod tests {
             id: MessageId::parse(&format!("console:reaction-{n}")).unwrap(),
             timestamp: at("2026-11-24T09:00:00+08:00"),
         };
-        assert!(t.bot.handle(&thumbs(&tuesday, "👍", 1)).is_empty());
+        assert!(t.bot.handle(&thumbs(&tuesday, "👍", 1)).replies.is_empty());
         // A heart is not an acknowledgement; a thumbs up on ordinary chatter counts nothing.
         t.bot.handle(&thumbs(&monday, "❤️", 2));
         t.bot.handle(&thumbs(&MessageId::parse("console:chatter").unwrap(), "👍", 3));

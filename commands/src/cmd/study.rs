@@ -2,26 +2,28 @@
 //! studied it (once per member per item) and awards study points.
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::store::Insert;
 use crate::study::StudyItem;
 
-pub struct StudyCommand;
-pub struct StudyDone;
-
-static STUDY_SPEC: CommandSpec = CommandSpec {
+pub static STUDY_SPEC: CommandSpec = CommandSpec {
     key: "study",
     names: &["学习", "study", "每日学习"],
     args: Args::None,
     capability: Capability::Basic,
     chats: Where::Anywhere,
+    run: study,
+    subcommands: &[],
 };
 
-static DONE_SPEC: CommandSpec = CommandSpec {
+pub static DONE_SPEC: CommandSpec = CommandSpec {
     key: "study_done",
     names: &["学了", "done", "学习打卡"],
     args: Args::None,
     capability: Capability::CheckIn,
     chats: Where::Anywhere,
+    run: done,
+    subcommands: &[],
 };
 
 /// Today's item for the caller's branch: the one pushed today, else the one that will be.
@@ -35,46 +37,34 @@ fn todays_item<'a>(ctx: &Ctx<'a>) -> Result<Option<&'a StudyItem>, CommandError>
     Ok(ctx.study.next_for(today, &ctx.store.study_pushed(&ctx.branch.id)?))
 }
 
-impl Command for StudyCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &STUDY_SPEC
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
-        let Some(item) = todays_item(ctx)? else {
-            return Ok(Reply::text(ctx.t("study.none", &[])));
-        };
-        let mut text = ctx.t("study.full", &[("title", &item.title), ("body", &item.body)]);
-        if !item.source.is_empty() {
-            text.push('\n');
-            text.push_str(&ctx.t("study.source", &[("source", &item.source)]));
-        }
-        if let Some(link) = &item.link {
-            text.push('\n');
-            text.push_str(link);
-        }
+fn study(ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+    let Some(item) = todays_item(ctx)? else {
+        return Ok(Reply::text(ctx.t("study.none", &[])));
+    };
+    let mut text = ctx.t("study.full", &[("title", &item.title), ("body", &item.body)]);
+    if !item.source.is_empty() {
         text.push('\n');
-        text.push_str(&ctx.t("study.done_hint", &[]));
-        Ok(Reply::text(text))
+        text.push_str(&ctx.t("study.source", &[("source", &item.source)]));
     }
+    if let Some(link) = &item.link {
+        text.push('\n');
+        text.push_str(link);
+    }
+    text.push('\n');
+    text.push_str(&ctx.t("study.done_hint", &[]));
+    Ok(Reply::text(text))
 }
 
-impl Command for StudyDone {
-    fn spec(&self) -> &'static CommandSpec {
-        &DONE_SPEC
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
-        let Some(item) = todays_item(ctx)? else {
-            return Ok(Reply::text(ctx.t("study.none", &[])));
-        };
-        if !ctx.store.record_study(&ctx.branch.id, &item.id, &ctx.member.user, ctx.sent_at)? {
-            return Ok(Reply::text(ctx.t("study.already", &[("title", &item.title)])));
-        }
-        let p = ctx.settings.points.study;
-        let gained = ctx.store.award_points(&ctx.branch.id, &ctx.member.user, ctx.today(), "study", p.value, p.daily_cap)?;
-        Ok(Reply::text(ctx.t("study.recorded", &[("title", &item.title), ("points", &gained)])))
-    }
+fn done(ctx: &Ctx<'_>, _args: &str) -> Result<Reply, CommandError> {
+    let Some(item) = todays_item(ctx)? else {
+        return Ok(Reply::text(ctx.t("study.none", &[])));
+    };
+    let Insert::Written(ticket) = ctx.store.record_study(&ctx.branch.id, &item.id, &ctx.member.user, ctx.sent_at)? else {
+        return Ok(Reply::text(ctx.t("study.already", &[("title", &item.title)])));
+    };
+    let p = ctx.settings.points.study;
+    let gained = ctx.store.award_points(&ctx.branch.id, &ctx.member.user, ctx.today(), "study", p.value, p.daily_cap)?;
+    Ok(Reply::text(ctx.t("study.recorded", &[("title", &item.title), ("points", &gained.value)])).confirming(ticket.and(gained.ticket)))
 }
 
 #[cfg(test)]

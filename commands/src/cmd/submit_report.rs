@@ -5,33 +5,27 @@
 use zhibu_chat::ChatKind;
 
 use crate::domain::{Capability, ReportKind};
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Where};
 
-pub struct SubmitReport {
-    kind: ReportKind,
-    spec: &'static CommandSpec,
-}
-
-static THOUGHT_SPEC: CommandSpec = CommandSpec {
+pub static THOUGHT_SPEC: CommandSpec = CommandSpec {
     key: "thought_report",
     names: &["思想汇报", "report", "thought"],
     args: Args::Required,
     capability: Capability::SubmitReports,
     chats: Where::Anywhere,
+    run: |ctx, args| submit(ctx, args, ReportKind::Thought),
+    subcommands: &[],
 };
 
-static STUDY_NOTE_SPEC: CommandSpec = CommandSpec {
+pub static STUDY_NOTE_SPEC: CommandSpec = CommandSpec {
     key: "study_note",
     names: &["学习心得", "心得", "note"],
     args: Args::Required,
     capability: Capability::SubmitReports,
     chats: Where::Anywhere,
+    run: |ctx, args| submit(ctx, args, ReportKind::StudyNote),
+    subcommands: &[],
 };
-
-impl SubmitReport {
-    pub const THOUGHT: SubmitReport = SubmitReport { kind: ReportKind::Thought, spec: &THOUGHT_SPEC };
-    pub const STUDY_NOTE: SubmitReport = SubmitReport { kind: ReportKind::StudyNote, spec: &STUDY_NOTE_SPEC };
-}
 
 /// The catalog key naming a report kind.
 pub fn kind_key(kind: ReportKind) -> &'static str {
@@ -41,28 +35,21 @@ pub fn kind_key(kind: ReportKind) -> &'static str {
     }
 }
 
-impl Command for SubmitReport {
-    fn spec(&self) -> &'static CommandSpec {
-        self.spec
+fn submit(ctx: &Ctx<'_>, args: &str, kind: ReportKind) -> Result<Reply, CommandError> {
+    let text = args.trim();
+    let max = ctx.settings.report_max_chars;
+    let len = text.chars().count();
+    if len > max {
+        return Err(CommandError::TooLong { len, max });
     }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let text = args.trim();
-        let max = ctx.settings.report_max_chars;
-        let len = text.chars().count();
-        if len > max {
-            return Err(CommandError::TooLong { len, max });
-        }
-        let report = ctx.store.add_report(&ctx.branch.id, &ctx.member.user, self.kind, ctx.sent_at, text)?;
-        let kind = ctx.catalog.get(kind_key(self.kind));
-        let reply = match ctx.chat_kind {
-            ChatKind::Direct => ctx.t("report.saved_direct", &[("kind", &kind), ("id", &report.id), ("chars", &len)]),
-            ChatKind::Group => {
-                ctx.t("report.saved_group", &[("name", &ctx.member.name), ("kind", &kind), ("id", &report.id)])
-            }
-        };
-        Ok(Reply::text(reply))
-    }
+    let written = ctx.store.add_report(&ctx.branch.id, &ctx.member.user, kind, ctx.sent_at, text)?;
+    let report = &written.value;
+    let name = ctx.catalog.get(kind_key(kind));
+    let reply = match ctx.chat_kind {
+        ChatKind::Direct => ctx.t("report.saved_direct", &[("kind", &name), ("id", &report.id), ("chars", &len)]),
+        ChatKind::Group => ctx.t("report.saved_group", &[("name", &ctx.member.name), ("kind", &name), ("id", &report.id)]),
+    };
+    Ok(Reply::text(reply).confirming(written.ticket))
 }
 
 #[cfg(test)]

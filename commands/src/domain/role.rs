@@ -28,16 +28,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
-        Role::Secretary,
-        Role::Committee,
-        Role::Member,
-        Role::Probationary,
-        Role::Candidate,
-        Role::Activist,
-        Role::Applicant,
-        Role::Masses,
-    ];
+    pub const ALL: [Role; 8] =
+        [Role::Secretary, Role::Committee, Role::Member, Role::Probationary, Role::Candidate, Role::Activist, Role::Applicant, Role::Masses];
 
     /// The stable English name used in config files, CLI arguments and exports.
     pub fn key(self) -> &'static str {
@@ -104,10 +96,7 @@ impl FromStr for Role {
     /// Accepts the English key, the Chinese name or a common alias.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.key().eq_ignore_ascii_case(s) || r.chinese() == s || r.aliases().contains(&s))
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL.into_iter().find(|r| r.key().eq_ignore_ascii_case(s) || r.chinese() == s || r.aliases().contains(&s)).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 

@@ -4,7 +4,7 @@
 use zhibu_chat::UserId;
 
 use crate::domain::{Member, Role};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Ticket};
 
 /// Why `who` names no single member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,7 @@ pub fn find_member<'a>(members: &'a [Member], who: &str, mention: Option<&UserId
         return Ok(m);
     }
     let exact: Vec<&Member> = members.iter().filter(|m| m.name == who).collect();
-    let found = if exact.is_empty() {
-        members.iter().filter(|m| m.user.local() == who || m.name.eq_ignore_ascii_case(who)).collect()
-    } else {
-        exact
-    };
+    let found = if exact.is_empty() { members.iter().filter(|m| m.user.local() == who || m.name.eq_ignore_ascii_case(who)).collect() } else { exact };
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(FindError::NotFound),
@@ -40,13 +36,14 @@ pub fn find_member<'a>(members: &'a [Member], who: &str, mention: Option<&UserId
 /// What a role change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleChange {
-    Changed,
+    /// Changed, by the write of this ticket.
+    Changed(Ticket),
     Unchanged,
     /// Refused: the member is the branch's only secretary.
     LastSecretary,
 }
 
-/// Sets `member`'s role, durably, unless that would leave the branch without a secretary.
+/// Sets `member`'s role, unless that would leave the branch without a secretary.
 pub fn change_role(store: &Store, member: &Member, role: Role) -> Result<RoleChange, StoreError> {
     if member.role == role {
         return Ok(RoleChange::Unchanged);
@@ -57,6 +54,5 @@ pub fn change_role(store: &Store, member: &Member, role: Role) -> Result<RoleCha
             return Ok(RoleChange::LastSecretary);
         }
     }
-    store.put_member(&Member { role, ..member.clone() })?;
-    Ok(RoleChange::Changed)
+    Ok(RoleChange::Changed(store.put_member(&Member { role, ..member.clone() })?))
 }

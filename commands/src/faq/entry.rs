@@ -86,9 +86,7 @@ impl FaqEntry {
     /// Problems that make this entry unusable, if any.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let id_ok = !self.id.is_empty()
-            && self.id.len() <= 64
-            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let id_ok = !self.id.is_empty() && self.id.len() <= 64 && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
             out.push(format!("id `{}` must be 1-64 lowercase letters, digits or `-`", self.id));
         }

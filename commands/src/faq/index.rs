@@ -147,13 +147,7 @@ impl FaqIndex {
         }
         // Longest first, so `入党介绍人` is replaced before `介绍人`.
         pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.chars().count()));
-        let vocabulary: Vec<String> = rules
-            .synonyms
-            .iter()
-            .flatten()
-            .chain(entries.iter().flat_map(|e| &e.keywords))
-            .map(|w| normalize(w))
-            .collect();
+        let vocabulary: Vec<String> = rules.synonyms.iter().flatten().chain(entries.iter().flat_map(|e| &e.keywords)).map(|w| normalize(w)).collect();
         let segmenter = Segmenter::new(vocabulary.iter().map(String::as_str));
         let position: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
         let mut keyword_rules: Vec<(String, bool, usize)> = rules
@@ -196,10 +190,7 @@ impl FaqIndex {
         let term_sets: Vec<(Vec<HashSet<Term>>, HashSet<Term>)> = entries
             .iter()
             .map(|e| {
-                let mut phrasings: Vec<HashSet<Term>> = std::iter::once(&e.question)
-                    .chain(&e.alternatives)
-                    .map(|p| index.term_set(p))
-                    .collect();
+                let mut phrasings: Vec<HashSet<Term>> = std::iter::once(&e.question).chain(&e.alternatives).map(|p| index.term_set(p)).collect();
                 let keywords: HashSet<Term> = e.keywords.iter().flat_map(|k| index.term_set(k)).collect();
                 let mut side: HashSet<Term> = phrasings.iter().flatten().cloned().collect();
                 side.extend(keywords.iter().cloned());
@@ -372,10 +363,14 @@ impl FaqIndex {
             return Outcome { verdict: Verdict::Answer, closest: vec![(i, 1.0)], by_rule: true };
         }
         let corrected = self.correct_typos(&self.canonical(clipped));
-        let query: Vec<(Term, f64)> = self.term_set(&corrected).into_iter().map(|t| {
-            let w = self.weight(&t);
-            (t, w)
-        }).collect();
+        let query: Vec<(Term, f64)> = self
+            .term_set(&corrected)
+            .into_iter()
+            .map(|t| {
+                let w = self.weight(&t);
+                (t, w)
+            })
+            .collect();
         let total: f64 = query.iter().map(|(_, w)| w).sum();
         let mut scored = if total > 0.0 { self.score_all(&query, total) } else { Vec::new() };
         // The three best, without sorting every candidate (a large library has thousands).
@@ -474,7 +469,9 @@ mod tests {
     #[test]
     fn answers_paraphrases_and_typos() {
         let lib = library();
-        for (q, id) in [("预备期是多久啊", "probation"), ("预被期多长", "probation"), ("入党introducer要几个", "sponsors"), ("学生的党费交多少", "dues-student")] {
+        for (q, id) in
+            [("预备期是多久啊", "probation"), ("预被期多长", "probation"), ("入党introducer要几个", "sponsors"), ("学生的党费交多少", "dues-student")]
+        {
             let m = lib.search(q);
             assert_eq!(m.verdict, Verdict::Answer, "{q}: {:?}", m.best.map(|b| b.1));
             assert_eq!(m.best.map(|b| b.0.id.as_str()), Some(id), "{q}");
@@ -523,7 +520,9 @@ mod tests {
         let lib = library();
         let m = lib.search("预备期多久");
         let score = m.best.unwrap().1;
-        let at = |answer: f64, suggest: f64| FaqIndex::build(lib.entries().to_vec(), &FaqRules::default(), Thresholds { answer, suggest }).search("预备期多久").verdict;
+        let at = |answer: f64, suggest: f64| {
+            FaqIndex::build(lib.entries().to_vec(), &FaqRules::default(), Thresholds { answer, suggest }).search("预备期多久").verdict
+        };
         assert_eq!(at(score + 0.01, score - 0.01), Verdict::Suggest);
         assert_eq!(at(score - 0.01, score - 0.02), Verdict::Answer);
         assert_eq!(at(score + 0.02, score + 0.01), Verdict::Unknown);

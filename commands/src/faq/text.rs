@@ -37,9 +37,42 @@ pub fn is_filler(c: char) -> bool {
 
 /// Words of asking, not of the topic: their bigrams weigh little.
 const QUESTION_WORDS: &[&str] = &[
-    "一般", "大概", "通常", "需要", "可以", "应该", "怎么", "什么", "多少", "哪些", "为什么", "如何", "请问", "一下",
-    "知道", "想问", "有没有", "是不是", "能不能", "要不要", "关于", "时候", "这个", "那个", "现在", "还是", "的话",
-    "具体", "主要", "吗", "一个", "有哪", "是什", "是怎", "怎样", "样的",
+    "一般",
+    "大概",
+    "通常",
+    "需要",
+    "可以",
+    "应该",
+    "怎么",
+    "什么",
+    "多少",
+    "哪些",
+    "为什么",
+    "如何",
+    "请问",
+    "一下",
+    "知道",
+    "想问",
+    "有没有",
+    "是不是",
+    "能不能",
+    "要不要",
+    "关于",
+    "时候",
+    "这个",
+    "那个",
+    "现在",
+    "还是",
+    "的话",
+    "具体",
+    "主要",
+    "吗",
+    "一个",
+    "有哪",
+    "是什",
+    "是怎",
+    "怎样",
+    "样的",
 ];
 
 /// The bigrams of [`QUESTION_WORDS`], sorted, for a binary search.
@@ -141,7 +174,8 @@ mod tests {
     #[test]
     fn the_fast_paths_agree_with_the_definitions() {
         let slow = |t: &str| -> String { t.nfkc().flat_map(char::to_lowercase).collect() };
-        for t in ["预备期多久", "入党 FAQ？", "０.２元", "ǅemal", "ﬁle", "Ⅻ章", "İstanbul", "ＡＢＣ", "預備期", "abc def", "①号", ""] {
+        for t in ["预备期多久", "入党 FAQ？", "０.２元", "ǅemal", "ﬁle", "Ⅻ章", "İstanbul", "ＡＢＣ", "預備期", "abc def", "①号", ""]
+        {
             assert_eq!(normalize(t), slow(t), "{t}");
         }
         for c in FILLERS.chars() {

@@ -8,7 +8,7 @@ use crate::faq::FaqIndex;
 use crate::framework::registry::Registry;
 use crate::i18n::Catalog;
 use crate::settings::{BranchSettings, Settings};
-use crate::store::Store;
+use crate::store::{Store, Ticket};
 
 /// Everything a command may look at: who asks, where, when, and the bot's shared state.
 pub struct Ctx<'a> {
@@ -53,15 +53,22 @@ impl Ctx<'_> {
     }
 }
 
-/// A command's answer: text for the chat the command came from, and who it names.
+/// A command's answer: text for the chat the command came from, who it names, and the write it
+/// confirms (it is sent once that write is durable).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub text: String,
     pub mentions: Vec<Mention>,
+    pub confirms: Option<Ticket>,
 }
 
 impl Reply {
     pub fn text(text: impl Into<String>) -> Self {
-        Self { text: text.into(), mentions: Vec::new() }
+        Self { text: text.into(), mentions: Vec::new(), confirms: None }
+    }
+
+    /// The reply tells of the write `ticket` stands for: it waits until that write is durable.
+    pub fn confirming(self, ticket: Ticket) -> Self {
+        Self { confirms: Some(self.confirms.map_or(ticket, |t| t.and(ticket))), ..self }
     }
 }

@@ -3,7 +3,7 @@
 //! short apology, never a stack trace.
 
 use crate::domain::{roles_with, Capability};
-use crate::framework::registry::{CommandSpec, Where};
+use crate::framework::registry::{Found, Where};
 use crate::i18n::Catalog;
 use crate::store::StoreError;
 
@@ -44,12 +44,12 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// The reply a member sees for this error from `spec`'s command.
-    pub fn render(&self, catalog: &Catalog, spec: &CommandSpec) -> String {
-        let command = spec.display_name(catalog.lang());
+    /// The reply a member sees for this error from the command `found`.
+    pub fn render(&self, catalog: &Catalog, found: &Found) -> String {
+        let command = found.display_name(catalog.lang());
         match self {
             CommandError::Usage => {
-                let usage = catalog.get(&spec.catalog_key("usage")).to_owned();
+                let usage = catalog.get(&found.spec.catalog_key("usage")).to_owned();
                 catalog.t("parse.usage", &[("usage", &usage)])
             }
             CommandError::NotAllowed(cap) => {
@@ -60,11 +60,10 @@ impl CommandError {
             CommandError::WrongChat(_) => catalog.t("error.direct_only", &[("command", &command)]),
             CommandError::TooLong { len, max } => catalog.t("error.too_long", &[("len", len), ("max", max)]),
             CommandError::MemberNotFound(name) => catalog.t("error.member_not_found", &[("name", name)]),
-            CommandError::MemberAmbiguous { name, candidates } => catalog
-                .t("error.member_ambiguous", &[("name", name), ("candidates", &catalog.join(candidates))]),
-            CommandError::UnknownRole(role) => {
-                catalog.t("error.unknown_role", &[("role", role), ("roles", &catalog.get("role.names"))])
+            CommandError::MemberAmbiguous { name, candidates } => {
+                catalog.t("error.member_ambiguous", &[("name", name), ("candidates", &catalog.join(candidates))])
             }
+            CommandError::UnknownRole(role) => catalog.t("error.unknown_role", &[("role", role), ("roles", &catalog.get("role.names"))]),
             CommandError::BadWeek(week) => catalog.t("error.bad_week", &[("week", week)]),
             CommandError::ReportNotFound(id) => catalog.t("error.report_not_found", &[("id", id)]),
             CommandError::LastSecretary => catalog.t("error.last_secretary", &[]),
@@ -74,7 +73,7 @@ impl CommandError {
             CommandError::FaqNoDraft => catalog.t("faq_edit.no_draft", &[]),
             CommandError::FaqConflict => catalog.t("faq_edit.conflict", &[]),
             CommandError::Store(e) => {
-                tracing::error!(error = %e, command, "command failed");
+                tracing::error!(error = %e, %command, "command failed");
                 catalog.t("bot.internal_error", &[])
             }
         }

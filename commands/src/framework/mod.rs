@@ -17,4 +17,4 @@ pub use parse::{parse_command, parse_keyword, ParsedCommand, PREFIXES};
 pub fn parse_command_prefixes() -> [char; 4] {
     PREFIXES
 }
-pub use registry::{edit_distance, Args, Command, CommandSpec, Lookup, Registry, Where};
+pub use registry::{edit_distance, Args, CommandSpec, Found, Lookup, Registry, Run, Where};

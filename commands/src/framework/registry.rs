@@ -25,8 +25,12 @@ pub enum Where {
     DirectOnly,
 }
 
-/// One command's declaration: everything the framework checks before running it, and the
-/// catalog entries for its usage line and help (`cmd.<key>.usage`, `cmd.<key>.help`).
+/// What a command runs, once the checks its declaration names have passed.
+pub type Run = fn(&Ctx<'_>, &str) -> Result<Reply, CommandError>;
+
+/// One command's declaration: everything the framework checks before running it, the function
+/// that runs it, its subcommands, and the catalog entries for its usage line and help
+/// (`cmd.<key>.usage`, `cmd.<key>.help`).
 #[derive(Debug)]
 pub struct CommandSpec {
     pub key: &'static str,
@@ -35,6 +39,10 @@ pub struct CommandSpec {
     pub args: Args,
     pub capability: Capability,
     pub chats: Where,
+    pub run: Run,
+    /// Commands named by the first word of this one's arguments (`/faq 添加 …`), each checked
+    /// by its own declaration. Arguments whose first word names none go to `run`.
+    pub subcommands: &'static [CommandSpec],
 }
 
 impl CommandSpec {
@@ -62,91 +70,116 @@ impl CommandSpec {
             Where::DirectOnly => kind == ChatKind::Direct,
         }
     }
+
+    /// The subcommand named by the first word of `args`, with the rest of them.
+    fn subcommand<'a>(&self, args: &'a str) -> Option<(&'static CommandSpec, &'a str)> {
+        let args = args.trim_start();
+        let end = args.find(char::is_whitespace).unwrap_or(args.len());
+        let (word, rest) = (&args[..end], args[end..].trim());
+        let sub = self.subcommands.iter().find(|s| s.names.iter().any(|n| n.eq_ignore_ascii_case(word)))?;
+        Some((sub, rest))
+    }
 }
 
-/// A chat command.
-pub trait Command: Send + Sync {
-    fn spec(&self) -> &'static CommandSpec;
-    /// Runs the command; declared checks (role, chat, required argument) have passed.
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError>;
+/// A command found in a message, ready to be checked and run.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub spec: &'static CommandSpec,
+    /// The command it is a subcommand of.
+    pub parent: Option<&'static CommandSpec>,
+    pub args: String,
+}
 
-    /// Whether running it with `args` writes nothing that must be durable (no fsync), so the
-    /// runtime may answer it on its I/O thread. Wrong is costly (an fsync stalls every chat), so
-    /// the default is no; commands that only read say yes.
-    fn read_only(&self, args: &str) -> bool {
-        let _ = args;
-        false
+impl Found {
+    /// The command as a member writes it: `问`, or `问 添加` for a subcommand.
+    pub fn display_name(&self, lang: Lang) -> String {
+        match self.parent {
+            Some(parent) => format!("{} {}", parent.display_name(lang), self.spec.display_name(lang)),
+            None => self.spec.display_name(lang).to_owned(),
+        }
     }
 }
 
 /// What a message turned out to be.
-pub enum Lookup<'r> {
-    Found(&'r dyn Command, String),
+pub enum Lookup {
+    Found(Found),
     /// `/` alone.
     Empty,
     /// No such command; the closest name, if one is close.
-    Unknown { name: String, suggestion: Option<&'static str> },
+    Unknown {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
 }
 
 /// Every command the bot knows.
 pub struct Registry {
-    commands: Vec<Box<dyn Command>>,
+    commands: &'static [&'static CommandSpec],
     /// Every name, ASCII letters in lower case, to its command's index: a command is looked up
     /// for every message.
     by_name: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Registry {
-    pub fn new(commands: Vec<Box<dyn Command>>) -> Self {
+    pub fn new(commands: &'static [&'static CommandSpec]) -> Self {
         let mut by_name = rustc_hash::FxHashMap::default();
-        for (i, cmd) in commands.iter().enumerate() {
-            for name in cmd.spec().names {
-                // The first command to claim a name keeps it, as the scan in order did.
+        for (i, spec) in commands.iter().enumerate() {
+            for name in spec.names {
+                // The first command to claim a name keeps it.
                 by_name.entry(name.to_ascii_lowercase()).or_insert(i);
             }
         }
         Self { commands, by_name }
     }
 
-    pub fn commands(&self) -> impl Iterator<Item = &dyn Command> {
-        self.commands.iter().map(|c| c.as_ref())
+    /// The top-level commands, in the order `/帮助` shows them.
+    pub fn commands(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        self.commands.iter().copied()
+    }
+
+    /// Every command and subcommand, each with the command it belongs to.
+    pub fn all(&self) -> impl Iterator<Item = (&'static CommandSpec, Option<&'static CommandSpec>)> + '_ {
+        self.commands().flat_map(|c| std::iter::once((c, None)).chain(c.subcommands.iter().map(move |s| (s, Some(c)))))
     }
 
     /// Finds a command by one of its names (ASCII names case-insensitively).
-    pub fn by_name(&self, name: &str) -> Option<&dyn Command> {
-        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_name.get(&name.to_ascii_lowercase())
-        } else {
-            self.by_name.get(name)
-        };
-        index.map(|&i| self.commands[i].as_ref())
+    pub fn by_name(&self, name: &str) -> Option<&'static CommandSpec> {
+        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) { self.by_name.get(&name.to_ascii_lowercase()) } else { self.by_name.get(name) };
+        index.map(|&i| self.commands[i])
     }
 
-    pub fn lookup(&self, parsed: &ParsedCommand<'_>) -> Lookup<'_> {
+    pub fn lookup(&self, parsed: &ParsedCommand<'_>) -> Lookup {
         if parsed.name.is_empty() {
             return Lookup::Empty;
         }
-        if let Some(cmd) = self.by_name(parsed.name) {
-            return Lookup::Found(cmd, parsed.args.to_owned());
+        if let Some(spec) = self.by_name(parsed.name) {
+            return Lookup::Found(Self::with_subcommand(spec, parsed.args));
         }
         // A Chinese name glued to its argument: `/问预备期多久`. Longest name first.
-        let mut glued: Option<(&dyn Command, &str)> = None;
-        for cmd in self.commands() {
-            if cmd.spec().args == Args::None {
+        let mut glued: Option<(&'static CommandSpec, &str)> = None;
+        for spec in self.commands() {
+            if spec.args == Args::None {
                 continue;
             }
-            for name in cmd.spec().names.iter().filter(|n| !n.is_ascii()) {
+            for name in spec.names.iter().filter(|n| !n.is_ascii()) {
                 if parsed.name.starts_with(name) && glued.is_none_or(|(_, best)| name.len() > best.len()) {
-                    glued = Some((cmd, name));
+                    glued = Some((spec, name));
                 }
             }
         }
-        if let Some((cmd, name)) = glued {
+        if let Some((spec, name)) = glued {
             let head = &parsed.name[name.len()..];
             let args = if parsed.args.is_empty() { head.to_owned() } else { format!("{head} {}", parsed.args) };
-            return Lookup::Found(cmd, args);
+            return Lookup::Found(Self::with_subcommand(spec, &args));
         }
         Lookup::Unknown { name: parsed.name.to_owned(), suggestion: self.closest_name(parsed.name) }
+    }
+
+    fn with_subcommand(spec: &'static CommandSpec, args: &str) -> Found {
+        match spec.subcommand(args) {
+            Some((sub, rest)) => Found { spec: sub, parent: Some(spec), args: rest.to_owned() },
+            None => Found { spec, parent: None, args: args.to_owned() },
+        }
     }
 
     /// The known name nearest to `name` by edit distance, if it is close enough to be a typo.
@@ -155,26 +188,26 @@ impl Registry {
         let len = lower.chars().count();
         let limit = if len <= 2 { 1 } else { len.div_ceil(3) };
         self.commands()
-            .flat_map(|c| c.spec().names.iter().copied())
+            .flat_map(|c| c.names.iter().copied())
             .map(|n| (edit_distance(&lower, &n.to_lowercase()), n))
             .filter(|(d, _)| *d <= limit)
             .min_by_key(|(d, _)| *d)
             .map(|(_, n)| n)
     }
 
-    /// Runs a found command after its declared checks.
-    pub fn run(&self, cmd: &dyn Command, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        let spec = cmd.spec();
+    /// Runs a found command after the checks its declaration names.
+    pub fn run(&self, found: &Found, ctx: &Ctx<'_>) -> Result<Reply, CommandError> {
+        let spec = found.spec;
         if !spec.allowed_for(ctx.member.role) {
             return Err(CommandError::NotAllowed(spec.capability));
         }
         if !spec.usable_in(ctx.chat_kind) {
             return Err(CommandError::WrongChat(spec.chats));
         }
-        if spec.args == Args::Required && args.trim().is_empty() {
+        if spec.args == Args::Required && found.args.trim().is_empty() {
             return Err(CommandError::Usage);
         }
-        cmd.run(ctx, args)
+        (spec.run)(ctx, &found.args)
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use zhibu_chat::UserId;
 
-use super::{decode, encode, keys, scan, Store, StoreError};
+use super::{decode, encode, keys, scan, Insert, Store, StoreError};
 use crate::domain::{BranchId, CheckIn};
 
 pub(super) fn record_key(c: &CheckIn) -> Vec<u8> {
@@ -16,20 +16,30 @@ fn key(branch: &BranchId, date: NaiveDate, user: &UserId) -> Vec<u8> {
 }
 
 impl Store {
-    /// Records a check-in unless the member already has one that day; durable on `Ok(None)`.
-    /// Returns the existing check-in when there is one (and changes nothing).
-    pub fn insert_checkin(&self, checkin: &CheckIn) -> Result<Option<CheckIn>, StoreError> {
+    /// Records a check-in unless the member already has one that day; returns the one that
+    /// was there when there is one (and changes nothing).
+    pub fn insert_checkin(&self, checkin: &CheckIn) -> Result<Insert<CheckIn>, StoreError> {
         let k = key(&checkin.branch, checkin.date, &checkin.user);
         match self.checkins.compare_and_swap(&k, None as Option<&[u8]>, Some(encode(checkin)?))? {
-            Ok(()) => {
-                self.flush()?;
-                Ok(None)
-            }
+            Ok(()) => Ok(Insert::Written(self.wrote())),
             Err(conflict) => match conflict.current {
-                Some(raw) => Ok(Some(decode("checkin", &raw)?)),
-                None => Ok(None),
+                Some(raw) => Ok(Insert::Existing(decode("checkin", &raw)?)),
+                // Removed in between: there is nothing to keep, and nothing was written.
+                None => Ok(Insert::Written(self.wrote())),
             },
         }
+    }
+
+    /// How many of the days from `first` to `last` (both included) a member checked in: one
+    /// point read a day, whatever the rest of the branch did.
+    pub fn checkin_days(&self, branch: &BranchId, user: &UserId, first: NaiveDate, last: NaiveDate) -> Result<usize, StoreError> {
+        let mut days = 0;
+        for day in first.iter_days().take_while(|d| *d <= last) {
+            if self.checkins.contains_key(key(branch, day, user))? {
+                days += 1;
+            }
+        }
+        Ok(days)
     }
 
     pub fn checkin(&self, branch: &BranchId, date: NaiveDate, user: &UserId) -> Result<Option<CheckIn>, StoreError> {
@@ -53,23 +63,17 @@ mod tests {
     use super::*;
 
     fn checkin(date: &str, user: &str) -> CheckIn {
-        CheckIn {
-            branch: BranchId::new("demo").unwrap(),
-            user: UserId::parse(user).unwrap(),
-            date: date.parse().unwrap(),
-            at: chrono::Utc::now(),
-            note: None,
-        }
+        CheckIn { branch: BranchId::new("demo").unwrap(), user: UserId::parse(user).unwrap(), date: date.parse().unwrap(), at: chrono::Utc::now(), note: None }
     }
 
     #[test]
     fn one_checkin_per_member_per_day() {
         let (_dir, store) = temp_store();
         let first = checkin("2026-11-25", "console:alice");
-        assert_eq!(store.insert_checkin(&first).unwrap(), None);
+        assert!(matches!(store.insert_checkin(&first).unwrap(), Insert::Written(_)));
         let mut again = first.clone();
         again.note = Some("again".into());
-        assert_eq!(store.insert_checkin(&again).unwrap(), Some(first.clone()));
+        assert_eq!(store.insert_checkin(&again).unwrap(), Insert::Existing(first.clone()));
         assert_eq!(store.checkin(&first.branch, first.date, &first.user).unwrap(), Some(first));
     }
 
@@ -77,7 +81,7 @@ mod tests {
     fn range_scans_cover_whole_days() {
         let (_dir, store) = temp_store();
         for (d, u) in [("2026-11-22", "console:a"), ("2026-11-23", "console:a"), ("2026-11-29", "console:b"), ("2026-11-30", "console:a")] {
-            store.insert_checkin(&checkin(d, u)).unwrap();
+            let _ = store.insert_checkin(&checkin(d, u)).unwrap();
         }
         let branch = BranchId::new("demo").unwrap();
         let week = store.checkins_between(&branch, "2026-11-23".parse().unwrap(), "2026-11-29".parse().unwrap()).unwrap();

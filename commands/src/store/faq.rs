@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
-use super::{decode, encode, scan, tx_error, Store, StoreError};
+use super::{decode, encode, scan, tx_error, Store, StoreError, Ticket, Written};
 use crate::faq::{FaqEntry, FaqRules};
 
 const FAQ_SEEDED: &[u8] = b"faq_seeded";
@@ -60,10 +60,18 @@ pub struct FaqAuthor {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaqEdit {
     /// Adds `entry` (`base` none) or replaces `base` with it.
-    Put { entry: FaqEntry, base: Option<FaqEntry> },
-    Delete { base: FaqEntry },
+    Put {
+        entry: FaqEntry,
+        base: Option<FaqEntry>,
+    },
+    Delete {
+        base: FaqEntry,
+    },
     /// Replaces the synonym groups.
-    Synonyms { groups: Vec<Vec<String>>, base: Vec<Vec<String>> },
+    Synonyms {
+        groups: Vec<Vec<String>>,
+        base: Vec<Vec<String>>,
+    },
 }
 
 impl FaqEdit {
@@ -184,10 +192,10 @@ impl Store {
         Ok(changes)
     }
 
-    /// Applies one edit and records it, in one transaction, durably. `Ok(false)` when the
-    /// library no longer holds the edit's `base` (someone changed it since the edit was
-    /// drafted): nothing is written.
-    pub fn apply_faq_edit(&self, edit: &FaqEdit, author: &FaqAuthor, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Applies one edit and records it, in one transaction. `None` when the library no longer
+    /// holds the edit's `base` (someone changed it since the edit was drafted): nothing is
+    /// written.
+    pub fn apply_faq_edit(&self, edit: &FaqEdit, author: &FaqAuthor, at: DateTime<Utc>) -> Result<Option<Ticket>, StoreError> {
         let record = encode(&FaqHistoryRecord { at, author: author.clone(), edit: edit.clone() })?;
         let key = history_key(&edit.subject(), at, self.db.generate_id()?);
         let applied = (&self.faq, &self.meta, &self.faq_history)
@@ -224,11 +232,11 @@ impl Store {
                 Ok(true)
             })
             .map_err(tx_error)?;
-        if applied {
-            self.flush()?;
-            self.faq_version.fetch_add(1, Ordering::AcqRel);
+        if !applied {
+            return Ok(None);
         }
-        Ok(applied)
+        self.faq_version.fetch_add(1, Ordering::AcqRel);
+        Ok(Some(self.wrote()))
     }
 
     /// The changes recorded for `subject` (`entry:<id>` or `synonyms`), oldest first.
@@ -239,14 +247,15 @@ impl Store {
     }
 
     /// Keeps `draft` as `author_id`'s edit waiting for confirmation (replacing any earlier one).
-    pub fn put_faq_draft(&self, author_id: &str, draft: &FaqDraft) -> Result<(), StoreError> {
+    pub fn put_faq_draft(&self, author_id: &str, draft: &FaqDraft) -> Result<Ticket, StoreError> {
         self.faq_drafts.insert(author_id.as_bytes(), encode(draft)?)?;
-        Ok(())
+        Ok(self.wrote())
     }
 
     /// Takes `author_id`'s waiting edit, if any.
-    pub fn take_faq_draft(&self, author_id: &str) -> Result<Option<FaqDraft>, StoreError> {
-        self.faq_drafts.remove(author_id.as_bytes())?.map(|raw| decode("faq_drafts", &raw)).transpose()
+    pub fn take_faq_draft(&self, author_id: &str) -> Result<Written<Option<FaqDraft>>, StoreError> {
+        let draft = self.faq_drafts.remove(author_id.as_bytes())?.map(|raw| decode("faq_drafts", &raw)).transpose()?;
+        Ok(Written { value: draft, ticket: self.wrote() })
     }
 
     /// Counts one more asking of a question the bot could not answer. Gathered in memory and
@@ -355,12 +364,11 @@ impl Store {
     }
 
     /// Empties the unanswered log (the secretary has dealt with it).
-    pub fn clear_unanswered(&self) -> Result<usize, StoreError> {
+    pub fn clear_unanswered(&self) -> Result<Written<usize>, StoreError> {
         self.write_unanswered()?;
         let n = self.faq_unanswered.len();
         self.faq_unanswered.clear()?;
-        self.flush()?;
-        Ok(n)
+        Ok(Written { value: n, ticket: self.wrote() })
     }
 
     /// Whether the shipped library was ever loaded (so deleting every entry doesn't bring the
@@ -410,7 +418,15 @@ mod tests {
     use super::*;
 
     fn e(id: &str, answer: &str) -> FaqEntry {
-        FaqEntry { id: id.into(), topic: String::new(), question: "q".into(), alternatives: vec![], keywords: vec![], answer: answer.into(), source: String::new() }
+        FaqEntry {
+            id: id.into(),
+            topic: String::new(),
+            question: "q".into(),
+            alternatives: vec![],
+            keywords: vec![],
+            answer: answer.into(),
+            source: String::new(),
+        }
     }
 
     #[test]
@@ -438,12 +454,12 @@ mod tests {
         let first = FaqEdit::Put { entry: e("a", "2"), base: base.clone() };
         let second = FaqEdit::Put { entry: e("a", "3"), base };
         let version = store.faq_version();
-        assert!(store.apply_faq_edit(&first, &cli, now).unwrap());
-        assert!(!store.apply_faq_edit(&second, &cli, now).unwrap());
+        assert!(store.apply_faq_edit(&first, &cli, now).unwrap().is_some());
+        assert!(store.apply_faq_edit(&second, &cli, now).unwrap().is_none());
         assert_eq!(store.faq_entry("a").unwrap().unwrap().answer, "2");
         assert_eq!(store.faq_version(), version + 1);
         let delete = FaqEdit::Delete { base: e("a", "2") };
-        assert!(store.apply_faq_edit(&delete, &cli, now).unwrap());
+        assert!(store.apply_faq_edit(&delete, &cli, now).unwrap().is_some());
         assert_eq!(store.faq_entry("a").unwrap(), None);
         assert_eq!(store.faq_history("entry:a").unwrap().len(), 3);
     }
@@ -458,7 +474,7 @@ mod tests {
         store.record_unanswered("？？", now).unwrap();
         let all = store.unanswered().unwrap();
         assert_eq!(all.iter().map(|u| (u.question.as_str(), u.count)).collect::<Vec<_>>(), [("食堂 几点开门？", 2), ("图书馆在哪", 1)]);
-        assert_eq!(store.clear_unanswered().unwrap(), 2);
+        assert_eq!(store.clear_unanswered().unwrap().value, 2);
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! The ids of events already handled, so an event the platform delivers again is handled once.
 //!
 //! Two layers:
-//! - `handled` (sled) holds `<event id>` → when it was handled, for events that may have changed
-//!   something. Their mark reaches the disk with the event's own acknowledged write, so a
-//!   redelivery after a restart is dropped and a report is never filed twice.
+//! - `handled` (sled) holds `<event id>` → when it was handled, for events whose handling wrote
+//!   something a reply confirms. The mark is written after the event's own writes, and the reply
+//!   waits for the mark's ticket, so a redelivery after a restart is dropped and a report is
+//!   never filed twice.
 //! - [`RecentEvents`] (memory) remembers the last [`RECENT_EVENTS`] ids of this process. It
 //!   catches what a reconnecting implementation sends twice, and it is all that events which
-//!   changed nothing are marked in: handling one of them again after a restart repeats a reply
-//!   and changes nothing, and a sled write per FAQ answer or echo would cost more CPU and memory
-//!   than the answer itself (docs/benchmarks.md).
+//!   wrote nothing are marked in: handling one of them again after a restart repeats a reply and
+//!   changes nothing, and a sled write per FAQ answer or echo would cost more than the answer.
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use zhibu_chat::MessageId;
 
-use super::{keys, Store, StoreError};
+use super::{keys, Store, StoreError, Ticket};
 
 /// How many recent event ids each process keeps in memory (about 24 bytes each).
 pub const RECENT_EVENTS: usize = 8192;
@@ -76,32 +76,23 @@ impl RecentEvents {
 }
 
 impl Store {
-    /// Whether the event `id` was handled already, in this process or (for an event that may
-    /// have changed something) before a restart.
+    /// Whether the event `id` was handled already, in this process or (for an event that wrote
+    /// something) before a restart.
     pub fn was_handled(&self, id: &MessageId) -> Result<bool, StoreError> {
         Ok(self.recent_events.contains(id) || self.handled.contains_key(id.as_str().as_bytes())?)
     }
 
-    /// Whether this process handled the event `id` already: all there is to ask for an event
-    /// that only reads, since nothing but memory records those (see the module documentation).
-    /// Skips the sled lookup that `was_handled` pays for every new event.
-    pub fn was_handled_in_memory(&self, id: &MessageId) -> bool {
-        self.recent_events.contains(id)
-    }
-
-    /// Records that the event `id`, which may have changed something, was handled. Without an
-    /// fsync of its own: the mark reaches the disk with the event's acknowledged write (or the
-    /// next one, or sled's periodic flush every [`super::BACKGROUND_FLUSH_MS`]). A crash in that
-    /// window handles a redelivered event again, as a crash between handling and marking always
-    /// could; the commands are idempotent per day, item and question.
-    pub fn mark_handled(&self, id: &MessageId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Records that the event `id`, whose handling wrote something a reply confirms, was
+    /// handled. Written after the event's own writes: its ticket covers them, and once it is
+    /// durable a redelivery is dropped even after a restart.
+    pub fn mark_handled(&self, id: &MessageId, at: DateTime<Utc>) -> Result<Ticket, StoreError> {
         self.recent_events.insert(id);
         self.handled.insert(id.as_str().as_bytes(), &keys::instant(at))?;
-        Ok(())
+        Ok(self.wrote())
     }
 
-    /// Records that the event `id`, which changed nothing, was handled: in memory only (see the
-    /// module documentation).
+    /// Records that the event `id`, which wrote nothing a reply confirms, was handled: in memory
+    /// only (see the module documentation).
     pub fn mark_handled_in_memory(&self, id: &MessageId) {
         self.recent_events.insert(id);
     }
@@ -142,7 +133,7 @@ mod tests {
         let (_dir, store) = temp_store();
         let e1 = id("t:e1");
         assert!(!store.was_handled(&e1).unwrap());
-        store.mark_handled(&e1, t("2026-11-01T00:00:00Z")).unwrap();
+        let _ = store.mark_handled(&e1, t("2026-11-01T00:00:00Z")).unwrap();
         assert!(store.was_handled(&e1).unwrap());
         assert_eq!(store.prune_handled(t("2026-10-01T00:00:00Z")).unwrap(), 0);
         assert_eq!(store.prune_handled(t("2026-12-01T00:00:00Z")).unwrap(), 1);
@@ -154,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.mark_handled(&id("t:wrote"), t("2026-11-01T00:00:00Z")).unwrap();
+            let _ = store.mark_handled(&id("t:wrote"), t("2026-11-01T00:00:00Z")).unwrap();
             store.mark_handled_in_memory(&id("t:read"));
             assert!(store.was_handled(&id("t:read")).unwrap());
             assert!(store.was_handled(&id("t:wrote")).unwrap());

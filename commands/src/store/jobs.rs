@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::Outgoing;
 
-use super::{decode, encode, keys, scan, Store, StoreError};
+use super::{decode, encode, keys, scan, Store, StoreError, Ticket, Written};
 
 const OUTBOX_SEQ: &[u8] = b"outbox_seq";
 
@@ -90,14 +90,15 @@ fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
 impl Store {
     /// Commits the plan of `job`'s fire at `fire`: the run, its messages (each given an
     /// idempotency key `job@fire#i`), its effects and the job's state, all or nothing.
-    /// Returns the entries, or `None` when this fire was already planned.
+    /// Returns the entries, or `None` when this fire was already planned. Nothing of the run
+    /// may be sent before its ticket is durable: a restart would plan it again.
     pub fn commit_run(
         &self,
         job: &str,
         fire: DateTime<Utc>,
         messages: Vec<Outgoing>,
         effects: &[Effect],
-    ) -> Result<Option<Vec<OutboxEntry>>, StoreError> {
+    ) -> Result<Option<Written<Vec<OutboxEntry>>>, StoreError> {
         let trees = (&self.meta, &self.runs, &self.outbox, &self.job_state, &self.study, &self.quiz, &self.reminders, &self.points);
         let result = trees.transaction(|(meta, runs, outbox, job_state, study, quiz, reminders, points)| {
             let key = run_key(job, fire);
@@ -133,8 +134,7 @@ impl Store {
             Ok(Some(entries))
         });
         let entries = result.map_err(super::tx_error)?;
-        self.flush()?;
-        Ok(entries)
+        Ok(entries.map(|value| Written { value, ticket: self.wrote() }))
     }
 
     /// Whether `job`'s fire at `fire` was already planned.
@@ -143,21 +143,20 @@ impl Store {
     }
 
     /// Records a fire that was skipped (missed outside its catch-up window).
-    pub fn skip_fire(&self, job: &str, fire: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn skip_fire(&self, job: &str, fire: DateTime<Utc>) -> Result<Ticket, StoreError> {
         let state = JobState { last_fire: fire, outcome: Outcome::Skipped };
         self.job_state.insert(job.as_bytes(), encode(&state)?)?;
-        self.flush()
+        Ok(self.wrote())
     }
 
     /// Records a newly declared job as of `now`, unless it is already known.
-    pub fn register_job(&self, job: &str, now: DateTime<Utc>) -> Result<JobState, StoreError> {
+    pub fn register_job(&self, job: &str, now: DateTime<Utc>) -> Result<Written<JobState>, StoreError> {
         if let Some(state) = self.job_state(job)? {
-            return Ok(state);
+            return Ok(Written { value: state, ticket: self.wrote() });
         }
         let state = JobState { last_fire: now, outcome: Outcome::Registered };
         self.job_state.insert(job.as_bytes(), encode(&state)?)?;
-        self.flush()?;
-        Ok(state)
+        Ok(Written { value: state, ticket: self.wrote() })
     }
 
     pub fn job_state(&self, job: &str) -> Result<Option<JobState>, StoreError> {
@@ -170,17 +169,17 @@ impl Store {
         Ok(all.into_iter().filter(|e| e.delivery == Delivery::Pending).collect())
     }
 
-    /// Marks an entry delivered (or failed for good), durably, and updates its job's outcome
-    /// once every message of the run is settled.
-    pub fn settle(&self, seq: u64, delivery: Delivery, error: Option<String>) -> Result<(), StoreError> {
+    /// Marks an entry delivered (or failed for good) and updates its job's outcome once every
+    /// message of the run is settled. Until its ticket is durable, a restart sends it again.
+    pub fn settle(&self, seq: u64, delivery: Delivery, error: Option<String>) -> Result<Ticket, StoreError> {
         let Some(mut entry) = self.outbox.get(keys::id(seq))?.map(|raw| decode::<OutboxEntry>("outbox entry", &raw)).transpose()? else {
-            return Ok(());
+            return Ok(self.wrote());
         };
         entry.delivery = delivery;
         entry.error = error;
         self.outbox.insert(keys::id(seq), encode(&entry)?)?;
         self.update_outcome(&entry.job, entry.fire)?;
-        self.flush()
+        Ok(self.wrote())
     }
 
     fn update_outcome(&self, job: &str, fire: DateTime<Utc>) -> Result<(), StoreError> {
@@ -239,7 +238,7 @@ mod tests {
         let (_dir, store) = temp_store();
         let fire = "2026-11-25T00:00:00Z".parse().unwrap();
         let effect = Effect { tree: EffectTree::Study, key: b"k".to_vec(), value: Some(b"v".to_vec()) };
-        let entries = store.commit_run("study", fire, vec![msg("a"), msg("b")], std::slice::from_ref(&effect)).unwrap().unwrap();
+        let entries = store.commit_run("study", fire, vec![msg("a"), msg("b")], std::slice::from_ref(&effect)).unwrap().unwrap().value;
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].message.idempotency_key.as_deref(), Some("study@1795564800#1"));
         assert!(store.commit_run("study", fire, vec![msg("a")], &[effect]).unwrap().is_none());
@@ -247,12 +246,9 @@ mod tests {
         assert_eq!(store.pending_outbox().unwrap().len(), 2);
         assert_eq!(store.job_state("study").unwrap().unwrap().outcome, Outcome::Sending { messages: 2 });
 
-        store.settle(entries[0].seq, Delivery::Sent, None).unwrap();
-        store.settle(entries[1].seq, Delivery::Failed, Some("gone".into())).unwrap();
+        let _ = store.settle(entries[0].seq, Delivery::Sent, None).unwrap();
+        let _ = store.settle(entries[1].seq, Delivery::Failed, Some("gone".into())).unwrap();
         assert!(store.pending_outbox().unwrap().is_empty());
-        assert_eq!(
-            store.job_state("study").unwrap().unwrap().outcome,
-            Outcome::Failed { failed: 1, messages: 2, error: "gone".into() }
-        );
+        assert_eq!(store.job_state("study").unwrap().unwrap().outcome, Outcome::Failed { failed: 1, messages: 2, error: "gone".into() });
     }
 }

@@ -5,16 +5,16 @@
 //! secretary"), until any member record is written.
 //!
 //! Two kinds of write: [`Store::put_member`] for changes someone is told about (a role set by
-//! the secretary, an import), durable before it returns; [`Store::note_member`] for what the bot
-//! learns by itself as people talk (a new speaker enrolled, a changed display name), which
-//! waits for no fsync. A crash can lose a noted change of the last half second; the speaker's
-//! next message notes it again.
+//! the secretary, an import), with a ticket for the reply that confirms it; [`Store::note_member`]
+//! for what the bot learns by itself as people talk (a new speaker enrolled, a changed display
+//! name), which nobody waits for. A crash can lose a noted change of the last seconds; the
+//! speaker's next message notes it again.
 
 use zhibu_chat::UserId;
 
 use std::collections::HashMap;
 
-use super::{decode, encode, keys, scan, Store, StoreError};
+use super::{decode, encode, keys, scan, Store, StoreError, Ticket};
 use crate::domain::{BranchId, Member, Role};
 
 /// The most member lookups kept (strangers talking in a group are looked up too); the cache
@@ -67,16 +67,15 @@ impl Store {
         Ok(found)
     }
 
-    /// Adds or replaces a member, durably.
-    pub fn put_member(&self, member: &Member) -> Result<(), StoreError> {
+    /// Adds or replaces a member.
+    pub fn put_member(&self, member: &Member) -> Result<Ticket, StoreError> {
         let mut cache = self.member_cache();
         let key = key(&member.branch, &member.user);
         self.members.insert(key.as_slice(), encode(member)?)?;
         cache.remember(key, member.clone());
         // The record replaced may have held another role: every role's holders are read again.
         cache.role_names.clear();
-        drop(cache);
-        self.flush()
+        Ok(self.wrote())
     }
 
     /// Notes a speaker without waiting for the disk: enrolls `member` when the branch has no
@@ -165,20 +164,20 @@ mod tests {
         let b = BranchId::new("b").unwrap();
         let alice = UserId::parse("console:alice").unwrap();
         let m = Member { branch: a.clone(), user: alice.clone(), name: "alice".into(), role: Role::Member, joined_at: chrono::Utc::now() };
-        store.put_member(&m).unwrap();
+        let _ = store.put_member(&m).unwrap();
         assert_eq!(store.member(&a, &alice).unwrap(), Some(m.clone()));
         assert_eq!(store.member(&b, &alice).unwrap(), None);
         assert_eq!(store.members(&a).unwrap().len(), 1);
         assert_eq!(store.branches_of(&alice).unwrap(), vec![a.clone()]);
         assert_eq!(store.names_with_role(&a, Role::Member).unwrap(), vec!["alice".to_owned()]);
-        store.put_member(&Member { role: Role::Secretary, ..m.clone() }).unwrap();
+        let _ = store.put_member(&Member { role: Role::Secretary, ..m.clone() }).unwrap();
         assert!(store.names_with_role(&a, Role::Member).unwrap().is_empty(), "a member write clears the cache");
         assert_eq!(store.names_with_role(&a, Role::Secretary).unwrap(), vec!["alice".to_owned()]);
         assert_eq!(store.member(&a, &alice).unwrap().unwrap().role, Role::Secretary, "a cached record is replaced");
         // Someone looked up before joining is found once they join.
         let bob = UserId::parse("console:bob").unwrap();
         assert_eq!(store.member(&a, &bob).unwrap(), None);
-        store.put_member(&Member { user: bob.clone(), name: "bob".into(), ..m.clone() }).unwrap();
+        let _ = store.put_member(&Member { user: bob.clone(), name: "bob".into(), ..m.clone() }).unwrap();
         assert_eq!(store.member(&a, &bob).unwrap().unwrap().name, "bob");
     }
 
@@ -192,29 +191,28 @@ mod tests {
         assert!(store.member_cache().records.len() <= CACHED_LOOKUPS);
         let u0 = UserId::parse("console:u0").unwrap();
         let m = Member { branch: a.clone(), user: u0.clone(), name: "u0".into(), role: Role::Member, joined_at: chrono::Utc::now() };
-        store.put_member(&m).unwrap();
+        let _ = store.put_member(&m).unwrap();
         assert_eq!(store.member(&a, &u0).unwrap(), Some(m));
     }
 
     #[test]
-    fn speakers_are_noted_without_an_fsync_and_without_losing_a_role() {
+    fn speakers_are_noted_without_a_ticket_and_without_losing_a_role() {
         let (_dir, store) = temp_store();
         let a = BranchId::new("a").unwrap();
         let u = UserId::parse("console:zhang").unwrap();
         let seen = Member { branch: a.clone(), user: u.clone(), name: "小张".into(), role: Role::Member, joined_at: chrono::Utc::now() };
-        let flushes = store.flushes();
         assert_eq!(store.note_member(&seen).unwrap(), seen, "enrolled on first contact");
         assert_eq!(store.names_with_role(&a, Role::Member).unwrap(), vec!["小张".to_owned()]);
-        // The secretary makes them committee, durably; a later note with the default role and
-        // a new display name changes the name only.
-        store.put_member(&Member { role: Role::Committee, ..seen.clone() }).unwrap();
-        let flushes_after_put = store.flushes();
-        assert_eq!(flushes_after_put, flushes + 1, "only the confirmed write flushed");
+        // The secretary makes them committee, with a ticket for the reply; a later note with the
+        // default role and a new display name changes the name only.
+        let ticket = store.put_member(&Member { role: Role::Committee, ..seen.clone() }).unwrap();
+        assert!(!store.is_durable(ticket));
         let noted = store.note_member(&Member { name: "张三".into(), ..seen.clone() }).unwrap();
         assert_eq!((noted.name.as_str(), noted.role), ("张三", Role::Committee));
         assert_eq!(store.member(&a, &u).unwrap(), Some(noted));
         assert_eq!(store.names_with_role(&a, Role::Committee).unwrap(), vec!["张三".to_owned()]);
         assert!(store.names_with_role(&a, Role::Member).unwrap().is_empty());
-        assert_eq!(store.flushes(), flushes_after_put, "noting waits for no fsync");
+        store.flush().unwrap();
+        assert!(store.is_durable(ticket));
     }
 }

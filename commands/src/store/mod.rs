@@ -2,11 +2,14 @@
 //! scans the bot makes (`<branch>\0<date>\0<user>` for check-ins, so a week is one range scan),
 //! values as JSON, and a schema version checked on open.
 //!
-//! Every write that a reply confirms is flushed to disk before the write method returns: when
-//! the bot says "签到成功", the check-in survives a SIGKILL. A few writes nobody is told about
-//! (enrolling a speaker on first contact, the handled-event marks, the unanswered-question log)
-//! are left to the next flush: sled's own within [`BACKGROUND_FLUSH_MS`], the next confirmed
-//! write, or shutdown.
+//! Writes do not wait for the disk. A write that someone will be told of (a check-in, a report,
+//! a role) hands back a [`Ticket`]; the reply that confirms it is sent once the ticket is
+//! durable, so when the bot says "签到成功" the check-in survives a SIGKILL. The runtime's one
+//! flusher makes the writes of many chats durable with one fsync ([`Store::flush_async`]). A few
+//! writes nobody is told about (enrolling a speaker on first contact, the unanswered-question
+//! log, read receipts) carry no ticket and reach the disk with the next flush: someone's ticket,
+//! sled's own every [`BACKGROUND_FLUSH_MS`], or shutdown. Bulk writes of the command line and of
+//! start-up (imports, seeding the FAQ, the schema) flush before they return.
 
 mod checkins;
 mod engagement;
@@ -20,6 +23,7 @@ mod quiz;
 mod reminders;
 mod reports;
 mod study;
+mod ticket;
 mod transfer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -31,10 +35,11 @@ use serde::Serialize;
 use checkins::record_key as checkins_key;
 pub use engagement::{engagement_counts, Push, PushEngagement};
 pub use faq::{FaqAuthor, FaqChanges, FaqDraft, FaqEdit, FaqHistoryRecord, Unanswered};
+pub use jobs::{Delivery, Effect, EffectTree, JobState, OutboxEntry, Outcome};
+use members::record_key as members_key;
 pub use quiz::{OpenQuiz, QuizAnswer};
 pub use reminders::Reminder;
-pub use jobs::{Delivery, Effect, EffectTree, JobState, Outcome, OutboxEntry};
-use members::record_key as members_key;
+pub use ticket::{Insert, Ticket, Written};
 pub use transfer::{ImportSummary, Record, TransferError};
 
 /// The schema this build writes. Bump it with a migration in [`MIGRATIONS`].
@@ -46,12 +51,11 @@ const MIGRATIONS: &[Migration] = &[];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
-/// How often sled's background thread writes out what no reply confirmed, fsyncs and cleans
-/// its log segments. sled's default is 500 ms; every confirmed write here is flushed before its
-/// reply, so this only bounds what a crash can lose of the writes nobody was told about (see
+/// How often sled's background thread writes out what no ticket asked for, fsyncs and cleans
+/// its log segments. sled's default is 500 ms; every confirmed write here is made durable before
+/// its reply, so this only bounds what a crash can lose of the writes nobody was told about (see
 /// above), which the next message repairs. Each round wakes the thread and fsyncs even when
-/// nothing was written: at 500 ms that thread woke four times a second and took about 2% of the
-/// bot's CPU at 200 OneBot messages a second (docs/benchmarks.md, "Run R's round").
+/// nothing was written, so it is kept rare.
 pub const BACKGROUND_FLUSH_MS: u64 = 5_000;
 
 /// What can go wrong with the store.
@@ -107,8 +111,8 @@ pub struct Store {
     faq_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Member records and role holders read since the last member write (see [`members`]).
     member_cache: std::sync::Arc<std::sync::Mutex<members::MemberCache>>,
-    /// How many times a write was made durable (see [`Store::flushes`]).
-    flushes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Writes made and made durable (see [`ticket`]).
+    durability: std::sync::Arc<ticket::Durability>,
 }
 
 impl std::fmt::Debug for Store {
@@ -161,7 +165,7 @@ impl Store {
             faq_drafts: tree("faq_drafts")?,
             faq_version: Default::default(),
             member_cache: Default::default(),
-            flushes: Default::default(),
+            durability: Default::default(),
             db,
         };
         store.check_schema(&path, existed)?;
@@ -171,19 +175,15 @@ impl Store {
     fn check_schema(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
         let found = match self.meta.get(SCHEMA_KEY)? {
             Some(raw) => {
-                let bytes: [u8; 4] = raw.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                    path: path.to_path_buf(),
-                    detail: "unreadable schema version".into(),
-                })?;
+                let bytes: [u8; 4] =
+                    raw.as_ref().try_into().map_err(|_| StoreError::Corrupt { path: path.to_path_buf(), detail: "unreadable schema version".into() })?;
                 u32::from_be_bytes(bytes)
             }
             None if self.is_empty() && !existed => {
                 self.set_schema(SCHEMA_VERSION)?;
                 return Ok(());
             }
-            None => {
-                return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "no zhibu records could be read".into() })
-            }
+            None => return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "no zhibu records could be read".into() }),
         };
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
@@ -192,10 +192,9 @@ impl Store {
             return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: "schema version 0".into() });
         }
         for version in found..SCHEMA_VERSION {
-            let migrate = MIGRATIONS.get(version as usize - 1).ok_or_else(|| StoreError::Corrupt {
-                path: path.to_path_buf(),
-                detail: format!("no migration from schema {version}"),
-            })?;
+            let migrate = MIGRATIONS
+                .get(version as usize - 1)
+                .ok_or_else(|| StoreError::Corrupt { path: path.to_path_buf(), detail: format!("no migration from schema {version}") })?;
             migrate(self)?;
             self.set_schema(version + 1)?;
         }
@@ -223,9 +222,9 @@ impl Store {
         [&self.meta, &self.members, &self.checkins, &self.reports, &self.faq].iter().all(|t| t.is_empty())
     }
 
-    /// A digest of every record that must be durable (all but the handled-event marks and the
-    /// unanswered-question log, which are written without an fsync): tests compare it to show
-    /// that handling an event wrote nothing that matters.
+    /// A digest of every record a reply may confirm (all but the handled-event marks and the
+    /// unanswered-question log): tests compare it to show that handling an event wrote nothing
+    /// that matters, or that a reply which follows a write carries its ticket.
     pub fn checksum(&self) -> Result<u32, StoreError> {
         let mut sum = 0u32;
         for name in self.db.tree_names() {
@@ -244,29 +243,39 @@ impl Store {
         self.flush()
     }
 
-    /// Makes every write so far durable.
+    /// Makes every write so far durable, waiting for the disk (the command line, start-up,
+    /// tests; the running bot goes through [`Store::flush_async`]).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.flushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let upto = self.durability.written();
         self.db.flush()?;
+        self.durability.flushed(upto);
         Ok(())
     }
 
-    /// How many times this store was asked to make its writes durable (an fsync each, when
-    /// there was something to write). Tests use it to show what waits for the disk and what
-    /// does not.
-    pub fn flushes(&self) -> u64 {
-        self.flushes.load(std::sync::atomic::Ordering::Relaxed)
+    /// Makes every write so far durable, on sled's own I/O threads: the runtime's flusher, one
+    /// fsync for every write made while the previous one ran.
+    pub async fn flush_async(&self) -> Result<(), StoreError> {
+        let upto = self.durability.written();
+        self.db.flush_async().await?;
+        self.durability.flushed(upto);
+        Ok(())
+    }
+
+    /// Whether the write of `ticket` is on disk.
+    pub fn is_durable(&self, ticket: Ticket) -> bool {
+        self.durability.is_durable(ticket)
+    }
+
+    /// A ticket for a write that has just completed.
+    fn wrote(&self) -> Ticket {
+        self.durability.wrote()
     }
 }
 
 fn classify_open_error(path: PathBuf, e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-            StoreError::Locked { path }
-        }
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-            StoreError::Open { path, detail: io.to_string() }
-        }
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => StoreError::Locked { path },
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => StoreError::Open { path, detail: io.to_string() },
         sled::Error::Io(io) => StoreError::Corrupt { path, detail: io.to_string() },
         sled::Error::Corruption { .. } => StoreError::Corrupt { path, detail: "checksum mismatch".into() },
         other => StoreError::Corrupt { path, detail: other.to_string() },
@@ -294,10 +303,7 @@ fn decode<T: DeserializeOwned>(tree: &'static str, raw: &[u8]) -> Result<T, Stor
     serde_json::from_slice(raw).map_err(|e| StoreError::Decode { tree, detail: e.to_string() })
 }
 
-fn scan<T: DeserializeOwned>(
-    tree: &'static str,
-    iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
-) -> Result<Vec<T>, StoreError> {
+fn scan<T: DeserializeOwned>(tree: &'static str, iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>) -> Result<Vec<T>, StoreError> {
     iter.map(|kv| {
         let (_, v) = kv?;
         decode(tree, &v)
@@ -360,7 +366,12 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&path).unwrap();
         std::fs::create_dir_all(&path).unwrap();
         let mut x: u32 = 12345;
-        let noise: Vec<u8> = (0..65536).map(|_| { x = x.wrapping_mul(1_103_515_245).wrapping_add(12345); (x >> 16) as u8 }).collect();
+        let noise: Vec<u8> = (0..65536)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
         std::fs::write(path.join("db"), noise).unwrap();
         std::fs::write(path.join("conf"), b"junk\n").unwrap();
         let err = Store::open(&path).unwrap_err();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use zhibu_chat::UserId;
 
-use super::{keys, Effect, EffectTree, Store, StoreError};
+use super::{keys, Effect, EffectTree, Store, StoreError, Written};
 use crate::domain::BranchId;
 
 fn key(branch: &BranchId, user: &UserId, date: NaiveDate, activity: &str) -> Vec<u8> {
@@ -19,7 +19,7 @@ fn value(raw: &[u8]) -> u32 {
 
 impl Store {
     /// Adds `amount` points for `activity` on `date`, up to `daily_cap` for that day and
-    /// activity, durably. Returns the points actually added.
+    /// activity. Returns the points actually added.
     pub fn award_points(
         &self,
         branch: &BranchId,
@@ -28,7 +28,7 @@ impl Store {
         activity: &str,
         amount: u32,
         daily_cap: u32,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<Written<u32>, StoreError> {
         let k = key(branch, user, date, activity);
         let before = self.points.fetch_and_update(&k, |old| {
             let current = old.map(value).unwrap_or(0);
@@ -36,8 +36,7 @@ impl Store {
         })?;
         let before = before.as_deref().map(value).unwrap_or(0);
         let after = self.points.get(&k)?.as_deref().map(value).unwrap_or(0);
-        self.flush()?;
-        Ok(after - before)
+        Ok(Written { value: after - before, ticket: self.wrote() })
     }
 
     /// The effect of awarding points inside a scheduled run (capped by the caller).
@@ -93,13 +92,13 @@ mod tests {
         let b = BranchId::new("demo").unwrap();
         let u = UserId::parse("console:alice").unwrap();
         let d: NaiveDate = "2026-11-25".parse().unwrap();
-        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap(), 2);
-        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap(), 2);
-        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap(), 1);
-        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap(), 0);
-        assert_eq!(store.award_points(&b, &u, d, "checkin", 1, 1).unwrap(), 1);
+        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap().value, 2);
+        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap().value, 2);
+        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap().value, 1);
+        assert_eq!(store.award_points(&b, &u, d, "study", 2, 5).unwrap().value, 0);
+        assert_eq!(store.award_points(&b, &u, d, "checkin", 1, 1).unwrap().value, 1);
         let next = d.succ_opt().unwrap();
-        assert_eq!(store.award_points(&b, &u, next, "study", 2, 5).unwrap(), 2);
+        assert_eq!(store.award_points(&b, &u, next, "study", 2, 5).unwrap().value, 2);
         assert_eq!(store.points_by_day(&b, &u).unwrap(), vec![(d, 6), (next, 2)]);
         assert_eq!(store.points_totals(&b).unwrap()[&u], 8);
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use zhibu_chat::{ChatId, UserId};
 
-use super::{decode, encode, keys, Effect, EffectTree, Store, StoreError};
+use super::{decode, encode, keys, Effect, EffectTree, Insert, Store, StoreError};
 use crate::domain::BranchId;
 
 /// A question posted and not yet closed.
@@ -78,14 +78,14 @@ impl Store {
     }
 
     /// Records a member's answer unless they already answered; returns the first answer then.
-    pub fn record_quiz_answer(&self, branch: &BranchId, question: &str, answer: &QuizAnswer) -> Result<Option<QuizAnswer>, StoreError> {
+    pub fn record_quiz_answer(&self, branch: &BranchId, question: &str, answer: &QuizAnswer) -> Result<Insert<QuizAnswer>, StoreError> {
         let k = answer_key(branch, question, &answer.user);
         match self.quiz.compare_and_swap(&k, None as Option<&[u8]>, Some(encode(answer)?))? {
-            Ok(()) => {
-                self.flush()?;
-                Ok(None)
-            }
-            Err(conflict) => conflict.current.map(|raw| decode("quiz answer", &raw)).transpose(),
+            Ok(()) => Ok(Insert::Written(self.wrote())),
+            Err(conflict) => match conflict.current {
+                Some(raw) => Ok(Insert::Existing(decode("quiz answer", &raw)?)),
+                None => Ok(Insert::Written(self.wrote())),
+            },
         }
     }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::{ChatId, UserId};
 
-use super::{encode, keys, scan, Effect, EffectTree, Store, StoreError};
+use super::{encode, keys, scan, Effect, EffectTree, Store, StoreError, Written};
 use crate::domain::BranchId;
 
 const REMINDER_SEQ: &[u8] = b"reminder_seq";
@@ -23,8 +23,8 @@ pub struct Reminder {
 }
 
 impl Store {
-    /// Stores a new reminder under the next id, durably.
-    pub fn add_reminder(&self, branch: &BranchId, chats: Vec<ChatId>, author: &UserId, at: DateTime<Utc>, text: &str) -> Result<Reminder, StoreError> {
+    /// Stores a new reminder under the next id.
+    pub fn add_reminder(&self, branch: &BranchId, chats: Vec<ChatId>, author: &UserId, at: DateTime<Utc>, text: &str) -> Result<Written<Reminder>, StoreError> {
         let result = (&self.meta, &self.reminders).transaction(|(meta, reminders)| {
             let id = super::counter(meta.get(REMINDER_SEQ)?) + 1;
             let reminder = Reminder { id, branch: branch.clone(), chats: chats.clone(), author: author.clone(), at, text: text.to_owned() };
@@ -33,8 +33,7 @@ impl Store {
             Ok(reminder)
         });
         let reminder = result.map_err(super::tx_error)?;
-        self.flush()?;
-        Ok(reminder)
+        Ok(Written { value: reminder, ticket: self.wrote() })
     }
 
     /// Every reminder not yet fired, in id order.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 use zhibu_chat::UserId;
 
-use super::{decode, encode, keys, Store, StoreError};
+use super::{decode, encode, keys, Store, StoreError, Written};
 use crate::domain::{BranchId, Report, ReportKind};
 
 const REPORT_SEQ: &[u8] = b"report_seq";
@@ -26,15 +26,8 @@ fn id_from_index_key(key: &[u8]) -> Option<u64> {
 }
 
 impl Store {
-    /// Stores a new report under the next id, durably, and returns it.
-    pub fn add_report(
-        &self,
-        branch: &BranchId,
-        author: &UserId,
-        kind: ReportKind,
-        at: DateTime<Utc>,
-        text: &str,
-    ) -> Result<Report, StoreError> {
+    /// Stores a new report under the next id and returns it.
+    pub fn add_report(&self, branch: &BranchId, author: &UserId, kind: ReportKind, at: DateTime<Utc>, text: &str) -> Result<Written<Report>, StoreError> {
         let trees = (&self.meta, &self.reports, &self.report_time, &self.report_author);
         let result = trees.transaction(|(meta, reports, by_time, by_author)| {
             let last = super::counter(meta.get(REPORT_SEQ)?);
@@ -47,8 +40,7 @@ impl Store {
             Ok(report)
         });
         let report = result.map_err(super::tx_error)?;
-        self.flush()?;
-        Ok(report)
+        Ok(Written { value: report, ticket: self.wrote() })
     }
 
     pub fn report(&self, id: u64) -> Result<Option<Report>, StoreError> {
@@ -113,14 +105,13 @@ mod tests {
         let alice = UserId::parse("console:alice").unwrap();
         let bob = UserId::parse("console:bob").unwrap();
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        let r1 = store.add_report(&branch, &alice, ReportKind::Thought, t("2026-11-20T10:00:00Z"), "一").unwrap();
-        let r2 = store.add_report(&branch, &bob, ReportKind::StudyNote, t("2026-11-24T10:00:00Z"), "二").unwrap();
-        let r3 = store.add_report(&branch, &alice, ReportKind::StudyNote, t("2026-11-25T10:00:00Z"), "三").unwrap();
+        let r1 = store.add_report(&branch, &alice, ReportKind::Thought, t("2026-11-20T10:00:00Z"), "一").unwrap().value;
+        let r2 = store.add_report(&branch, &bob, ReportKind::StudyNote, t("2026-11-24T10:00:00Z"), "二").unwrap().value;
+        let r3 = store.add_report(&branch, &alice, ReportKind::StudyNote, t("2026-11-25T10:00:00Z"), "三").unwrap().value;
         assert_eq!((r1.id, r2.id, r3.id), (1, 2, 3));
         let mine: Vec<u64> = store.reports_by_author(&branch, &alice).unwrap().iter().map(|r| r.id).collect();
         assert_eq!(mine, [1, 3]);
-        let week: Vec<u64> =
-            store.reports_between(&branch, t("2026-11-23T00:00:00Z"), t("2026-11-30T00:00:00Z")).unwrap().iter().map(|r| r.id).collect();
+        let week: Vec<u64> = store.reports_between(&branch, t("2026-11-23T00:00:00Z"), t("2026-11-30T00:00:00Z")).unwrap().iter().map(|r| r.id).collect();
         assert_eq!(week, [2, 3]);
         assert_eq!(store.report(2).unwrap(), Some(r2));
         assert_eq!(store.report(9).unwrap(), None);

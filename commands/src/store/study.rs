@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use zhibu_chat::UserId;
 
-use super::{decode, encode, keys, Effect, EffectTree, Store, StoreError};
+use super::{decode, encode, keys, Effect, EffectTree, Insert, Store, StoreError};
 use crate::domain::BranchId;
 use crate::study::TodayItem;
 
@@ -39,11 +39,7 @@ impl Store {
     pub fn study_push_effects(&self, branch: &BranchId, item: &str, date: NaiveDate) -> Result<Vec<Effect>, StoreError> {
         Ok(vec![
             Effect { tree: EffectTree::Study, key: pushed_key(branch, item), value: Some(encode(&date)?) },
-            Effect {
-                tree: EffectTree::Study,
-                key: today_key(branch),
-                value: Some(encode(&TodayItem { date, item: item.to_owned() })?),
-            },
+            Effect { tree: EffectTree::Study, key: today_key(branch), value: Some(encode(&TodayItem { date, item: item.to_owned() })?) },
         ])
     }
 
@@ -51,13 +47,10 @@ impl Store {
         self.study.get(today_key(branch))?.map(|raw| decode("study today", &raw)).transpose()
     }
 
-    /// Records that a member studied an item; `false` if they already had.
-    pub fn record_study(&self, branch: &BranchId, item: &str, user: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Records that a member studied an item, unless they already had.
+    pub fn record_study(&self, branch: &BranchId, item: &str, user: &UserId, at: DateTime<Utc>) -> Result<Insert<()>, StoreError> {
         let inserted = self.study.compare_and_swap(done_key(branch, item, user), None as Option<&[u8]>, Some(encode(&at)?))?.is_ok();
-        if inserted {
-            self.flush()?;
-        }
-        Ok(inserted)
+        Ok(if inserted { Insert::Written(self.wrote()) } else { Insert::Existing(()) })
     }
 
     /// Every (member, when) study record of a branch.

@@ -14,7 +14,10 @@ use crate::faq::{FaqEntry, FaqRules};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
-    Header { format: String, schema: u32 },
+    Header {
+        format: String,
+        schema: u32,
+    },
     Member(Member),
     Checkin(CheckIn),
     Report(Report),
@@ -22,7 +25,11 @@ pub enum Record {
     FaqRules(FaqRules),
     /// A record of the scheduler, study, quiz, points, reminders or engagement trees, or a counter, as
     /// its raw key and value in hex: exact, whatever the record's shape.
-    Raw { tree: String, key: String, value: String },
+    Raw {
+        tree: String,
+        key: String,
+        value: String,
+    },
 }
 
 /// Trees exported as raw records, and the `meta` counters that go with them.
@@ -133,8 +140,7 @@ impl Store {
             if raw.trim().is_empty() {
                 continue;
             }
-            let record: Record =
-                serde_json::from_str(&raw).map_err(|e| TransferError::BadLine { line: i + 1, detail: e.to_string() })?;
+            let record: Record = serde_json::from_str(&raw).map_err(|e| TransferError::BadLine { line: i + 1, detail: e.to_string() })?;
             match &record {
                 Record::Header { format, schema } if format == FORMAT && !header => {
                     if *schema > SCHEMA_VERSION {
@@ -143,9 +149,7 @@ impl Store {
                     header = true;
                 }
                 _ if !header => return Err(TransferError::NoHeader),
-                Record::Header { .. } => {
-                    return Err(TransferError::BadLine { line: i + 1, detail: "a second header".into() })
-                }
+                Record::Header { .. } => return Err(TransferError::BadLine { line: i + 1, detail: "a second header".into() }),
                 Record::Raw { tree, key, value } => {
                     let ok = RAW_TREES.contains(&tree.as_str()) && unhex(key).is_some() && unhex(value).is_some();
                     if !ok {
@@ -225,12 +229,31 @@ mod tests {
         let branch = BranchId::new("demo").unwrap();
         let alice = UserId::parse("console:alice").unwrap();
         let at = "2026-11-25T01:02:03.456Z".parse().unwrap();
-        store.put_member(&Member { branch: branch.clone(), user: alice.clone(), name: "Alice \"A\" 爱丽丝".into(), role: Role::Probationary, joined_at: at }).unwrap();
-        store.insert_checkin(&CheckIn { branch: branch.clone(), user: alice.clone(), date: "2026-11-25".parse().unwrap(), at, note: Some("早\n安".into()) }).unwrap();
-        store.add_report(&branch, &alice, ReportKind::Thought, at, "汇报\u{0}正文").unwrap();
-        store.upsert_faq(&[FaqEntry { id: "x".into(), topic: "t".into(), question: "q".into(), alternatives: vec!["a".into()], keywords: vec![], answer: "ans".into(), source: "s".into() }], Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]], ..FaqRules::default() }), None, at).unwrap();
-        store.award_points(&branch, &alice, "2026-11-25".parse().unwrap(), "study", 2, 6).unwrap();
-        store.add_reminder(&branch, vec![], &alice, at, "提醒").unwrap();
+        let _ = store
+            .put_member(&Member { branch: branch.clone(), user: alice.clone(), name: "Alice \"A\" 爱丽丝".into(), role: Role::Probationary, joined_at: at })
+            .unwrap();
+        let _ = store
+            .insert_checkin(&CheckIn { branch: branch.clone(), user: alice.clone(), date: "2026-11-25".parse().unwrap(), at, note: Some("早\n安".into()) })
+            .unwrap();
+        let _ = store.add_report(&branch, &alice, ReportKind::Thought, at, "汇报\u{0}正文").unwrap();
+        store
+            .upsert_faq(
+                &[FaqEntry {
+                    id: "x".into(),
+                    topic: "t".into(),
+                    question: "q".into(),
+                    alternatives: vec!["a".into()],
+                    keywords: vec![],
+                    answer: "ans".into(),
+                    source: "s".into(),
+                }],
+                Some(&FaqRules { decline: vec![], synonyms: vec![vec!["a".into(), "b".into()]], ..FaqRules::default() }),
+                None,
+                at,
+            )
+            .unwrap();
+        let _ = store.award_points(&branch, &alice, "2026-11-25".parse().unwrap(), "study", 2, 6).unwrap();
+        let _ = store.add_reminder(&branch, vec![], &alice, at, "提醒").unwrap();
         let mut first = Vec::new();
         store.export(&mut first).unwrap();
 
@@ -241,7 +264,7 @@ mod tests {
         other.export(&mut second).unwrap();
         assert_eq!(String::from_utf8(first).unwrap(), String::from_utf8(second).unwrap());
         // The id counter follows the imported reports.
-        assert_eq!(other.add_report(&branch, &alice, ReportKind::Thought, at, "next").unwrap().id, 2);
+        assert_eq!(other.add_report(&branch, &alice, ReportKind::Thought, at, "next").unwrap().value.id, 2);
     }
 
     #[test]

@@ -115,9 +115,7 @@ impl StudyLibrary {
             return Some(dated);
         }
         let undated = || self.items.iter().filter(|i| i.date.is_none());
-        undated()
-            .find(|i| !pushed.contains_key(&i.id))
-            .or_else(|| undated().min_by_key(|i| (pushed.get(&i.id).copied(), i.id.clone())))
+        undated().find(|i| !pushed.contains_key(&i.id)).or_else(|| undated().min_by_key(|i| (pushed.get(&i.id).copied(), i.id.clone())))
     }
 }
 

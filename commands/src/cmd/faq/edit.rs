@@ -16,7 +16,7 @@ use chrono::Duration;
 
 use crate::domain::Capability;
 use crate::faq::FaqEntry;
-use crate::framework::{CommandError, Ctx, Reply, Where};
+use crate::framework::{Args, CommandError, CommandSpec, Ctx, Reply, Run, Where};
 use crate::store::{FaqAuthor, FaqDraft, FaqEdit, FaqHistoryRecord};
 
 /// How long a draft waits for its confirmation.
@@ -26,89 +26,66 @@ const HISTORY_SHOWN: usize = 10;
 /// How many questions `/faq 未答` shows (the most asked).
 const UNANSWERED_SHOWN: usize = 20;
 
-/// An editing subcommand, recognized by its first word alone (`/问 删除党籍是什么意思` is a question).
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Sub<'a> {
-    Add(&'a str),
-    Edit(&'a str),
-    Delete(&'a str),
-    Synonyms(&'a str),
-    History(&'a str),
-    Unanswered(&'a str),
-    Confirm,
-    Cancel,
+/// The editing subcommands, each named by the first word after `/faq` (`/问 删除党籍是什么意思`
+/// stays a question): committee only, in a direct chat only.
+pub(super) static SUBCOMMANDS: [CommandSpec; 8] = [
+    edit_spec("faq_add", &["添加", "新增", "add"], Args::Required, add),
+    edit_spec("faq_edit", &["修改", "编辑", "edit"], Args::Required, edit),
+    edit_spec("faq_delete", &["删除", "delete"], Args::Required, delete),
+    edit_spec("faq_synonyms", &["同义词", "synonyms"], Args::Optional, synonyms),
+    edit_spec("faq_history", &["历史", "history"], Args::Required, |ctx, args| history(ctx, split_id(args).0)),
+    edit_spec("faq_unanswered", &["未答", "unanswered"], Args::Optional, unanswered),
+    edit_spec("faq_confirm", &["确认", "confirm"], Args::None, |ctx, _| confirm(ctx)),
+    edit_spec("faq_cancel", &["取消", "cancel"], Args::None, |ctx, _| cancel(ctx)),
+];
+
+const fn edit_spec(key: &'static str, names: &'static [&'static str], args: Args, run: Run) -> CommandSpec {
+    CommandSpec { key, names, args, capability: Capability::ManageFaq, chats: Where::DirectOnly, run, subcommands: &[] }
 }
 
-impl<'a> Sub<'a> {
-    pub(super) fn parse(args: &'a str) -> Option<Self> {
-        let args = args.trim_start();
-        let end = args.find(char::is_whitespace).unwrap_or(args.len());
-        let (word, rest) = (&args[..end], args[end..].trim());
-        Some(match word {
-            "添加" | "新增" | "add" => Sub::Add(rest),
-            "修改" | "编辑" | "edit" => Sub::Edit(rest),
-            "删除" | "delete" => Sub::Delete(rest),
-            "同义词" | "synonyms" => Sub::Synonyms(rest),
-            "历史" | "history" => Sub::History(rest),
-            "未答" | "unanswered" => Sub::Unanswered(rest),
-            "确认" | "confirm" => Sub::Confirm,
-            "取消" | "cancel" => Sub::Cancel,
-            _ => return None,
-        })
+fn add(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
+    let fields = parse_fields(text)?;
+    let mut entry = FaqEntry {
+        id: String::new(),
+        topic: String::new(),
+        question: String::new(),
+        alternatives: Vec::new(),
+        keywords: Vec::new(),
+        answer: String::new(),
+        source: String::new(),
+    };
+    fields.apply_to(&mut entry);
+    if entry.id.is_empty() {
+        entry.id = next_custom_id(ctx)?;
+    } else if ctx.store.faq_entry(&entry.id)?.is_some() {
+        return Err(CommandError::FaqEntryExists(entry.id));
     }
+    draft(ctx, FaqEdit::Put { entry, base: None })
 }
 
-pub(super) fn run(ctx: &Ctx<'_>, sub: Sub<'_>) -> Result<Reply, CommandError> {
-    if !ctx.member.role.is_committee() {
-        return Err(CommandError::NotAllowed(Capability::ManageFaq));
+fn edit(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
+    let (id, rest) = split_id(text);
+    let base = existing(ctx, id)?;
+    let fields = parse_fields(rest)?;
+    if fields.is_empty() {
+        return Err(CommandError::Usage);
     }
-    if ctx.chat_kind != zhibu_chat::ChatKind::Direct {
-        return Err(CommandError::WrongChat(Where::DirectOnly));
-    }
-    match sub {
-        Sub::Add(text) => {
-            let fields = parse_fields(text)?;
-            let mut entry = FaqEntry {
-                id: String::new(),
-                topic: String::new(),
-                question: String::new(),
-                alternatives: Vec::new(),
-                keywords: Vec::new(),
-                answer: String::new(),
-                source: String::new(),
-            };
-            fields.apply_to(&mut entry);
-            if entry.id.is_empty() {
-                entry.id = next_custom_id(ctx)?;
-            } else if ctx.store.faq_entry(&entry.id)?.is_some() {
-                return Err(CommandError::FaqEntryExists(entry.id));
-            }
-            draft(ctx, FaqEdit::Put { entry, base: None })
-        }
-        Sub::Edit(text) => {
-            let (id, rest) = split_id(text);
-            let base = existing(ctx, id)?;
-            let fields = parse_fields(rest)?;
-            if fields.is_empty() {
-                return Err(CommandError::Usage);
-            }
-            let mut entry = base.clone();
-            fields.apply_to(&mut entry);
-            entry.id = base.id.clone();
-            draft(ctx, FaqEdit::Put { entry, base: Some(base) })
-        }
-        Sub::Delete(text) => {
-            let base = existing(ctx, split_id(text).0)?;
-            draft(ctx, FaqEdit::Delete { base })
-        }
-        Sub::Synonyms(text) => synonyms(ctx, text),
-        Sub::History(text) => history(ctx, split_id(text).0),
-        Sub::Unanswered(text) => unanswered(ctx, text),
-        Sub::Confirm => confirm(ctx),
-        Sub::Cancel => match ctx.store.take_faq_draft(&ctx.member.user.to_string())? {
-            Some(_) => Ok(Reply::text(ctx.t("faq_edit.cancelled", &[]))),
-            None => Err(CommandError::FaqNoDraft),
-        },
+    let mut entry = base.clone();
+    fields.apply_to(&mut entry);
+    entry.id = base.id.clone();
+    draft(ctx, FaqEdit::Put { entry, base: Some(base) })
+}
+
+fn delete(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
+    let base = existing(ctx, split_id(text).0)?;
+    draft(ctx, FaqEdit::Delete { base })
+}
+
+fn cancel(ctx: &Ctx<'_>) -> Result<Reply, CommandError> {
+    let taken = ctx.store.take_faq_draft(&ctx.member.user.to_string())?;
+    match taken.value {
+        Some(_) => Ok(Reply::text(ctx.t("faq_edit.cancelled", &[])).confirming(taken.ticket)),
+        None => Err(CommandError::FaqNoDraft),
     }
 }
 
@@ -145,12 +122,12 @@ fn draft(ctx: &Ctx<'_>, edit: FaqEdit) -> Result<Reply, CommandError> {
         FaqEdit::Delete { base } => ctx.t("faq_edit.draft_delete", &[("id", &base.id), ("question", &base.question)]),
         FaqEdit::Synonyms { groups, .. } => ctx.t("faq_edit.draft_synonyms", &[("groups", &show_groups(groups))]),
     };
-    ctx.store.put_faq_draft(&ctx.member.user.to_string(), &FaqDraft { edit, drafted_at: ctx.clock.now() })?;
-    Ok(Reply::text(format!("{preview}\n{}", ctx.t("faq_edit.confirm_hint", &[("minutes", &DRAFT_LIFETIME_MINUTES)]))))
+    let ticket = ctx.store.put_faq_draft(&ctx.member.user.to_string(), &FaqDraft { edit, drafted_at: ctx.clock.now() })?;
+    Ok(Reply::text(format!("{preview}\n{}", ctx.t("faq_edit.confirm_hint", &[("minutes", &DRAFT_LIFETIME_MINUTES)]))).confirming(ticket))
 }
 
 fn confirm(ctx: &Ctx<'_>) -> Result<Reply, CommandError> {
-    let Some(draft) = ctx.store.take_faq_draft(&ctx.member.user.to_string())? else {
+    let Some(draft) = ctx.store.take_faq_draft(&ctx.member.user.to_string())?.value else {
         return Err(CommandError::FaqNoDraft);
     };
     let now = ctx.clock.now();
@@ -158,16 +135,17 @@ fn confirm(ctx: &Ctx<'_>) -> Result<Reply, CommandError> {
         return Err(CommandError::FaqNoDraft);
     }
     let author = FaqAuthor { id: ctx.member.user.to_string(), name: ctx.member.name.clone() };
-    if !ctx.store.apply_faq_edit(&draft.edit, &author, now)? {
+    let Some(ticket) = ctx.store.apply_faq_edit(&draft.edit, &author, now)? else {
         return Err(CommandError::FaqConflict);
-    }
+    };
     tracing::info!(subject = %draft.edit.subject(), author = %author.id, "FAQ library changed in chat");
     Ok(Reply::text(match &draft.edit {
         FaqEdit::Put { entry, base: None } => ctx.t("faq_edit.added", &[("id", &entry.id)]),
         FaqEdit::Put { entry, base: Some(_) } => ctx.t("faq_edit.changed", &[("id", &entry.id)]),
         FaqEdit::Delete { base } => ctx.t("faq_edit.deleted", &[("id", &base.id)]),
         FaqEdit::Synonyms { .. } => ctx.t("faq_edit.synonyms_changed", &[]),
-    }))
+    })
+    .confirming(ticket))
 }
 
 fn synonyms(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
@@ -218,9 +196,7 @@ fn history(ctx: &Ctx<'_>, id: &str) -> Result<Reply, CommandError> {
 fn history_line(ctx: &Ctx<'_>, record: &FaqHistoryRecord) -> String {
     let what = match &record.edit {
         FaqEdit::Put { base: None, .. } => ctx.t("faq_edit.history_added", &[]),
-        FaqEdit::Put { entry, base: Some(base) } => {
-            ctx.t("faq_edit.history_changed", &[("fields", &changed_fields(ctx, base, entry).join("、"))])
-        }
+        FaqEdit::Put { entry, base: Some(base) } => ctx.t("faq_edit.history_changed", &[("fields", &changed_fields(ctx, base, entry).join("、"))]),
         FaqEdit::Delete { .. } => ctx.t("faq_edit.history_deleted", &[]),
         FaqEdit::Synonyms { groups, base } => ctx.t("faq_edit.history_synonyms", &[("before", &base.len()), ("after", &groups.len())]),
     };
@@ -247,8 +223,8 @@ fn unanswered(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
     match text {
         "" => {}
         "清空" | "clear" => {
-            let n = ctx.store.clear_unanswered()?;
-            return Ok(Reply::text(ctx.t("faq_edit.unanswered_cleared", &[("count", &n)])));
+            let cleared = ctx.store.clear_unanswered()?;
+            return Ok(Reply::text(ctx.t("faq_edit.unanswered_cleared", &[("count", &cleared.value)])).confirming(cleared.ticket));
         }
         _ => return Err(CommandError::Usage),
     }
@@ -258,10 +234,7 @@ fn unanswered(ctx: &Ctx<'_>, text: &str) -> Result<Reply, CommandError> {
     }
     let mut lines = vec![ctx.t("faq_edit.unanswered_title", &[("count", &all.len())])];
     for (i, u) in all.iter().take(UNANSWERED_SHOWN).enumerate() {
-        lines.push(ctx.t(
-            "faq_edit.unanswered_line",
-            &[("n", &(i + 1)), ("question", &u.question), ("count", &u.count), ("last", &ctx.local_time(u.last))],
-        ));
+        lines.push(ctx.t("faq_edit.unanswered_line", &[("n", &(i + 1)), ("question", &u.question), ("count", &u.count), ("last", &ctx.local_time(u.last))]));
     }
     Ok(Reply::text(lines.join("\n")))
 }
@@ -290,12 +263,17 @@ fn show_groups(groups: &[Vec<String>]) -> String {
 
 /// Items separated by `；;|、，,` or spaces.
 fn split_list(text: &str) -> Vec<String> {
-    text.split(['；', ';', '|', '、', '，', ',', '\n']).flat_map(|part| {
-        // Spaces separate too, except inside an English phrase (`thought report`).
-        if !part.is_ascii() { part.split_whitespace().map(str::to_owned).collect::<Vec<_>>() } else { vec![part.trim().to_owned()] }
-    })
-    .filter(|s| !s.is_empty())
-    .collect()
+    text.split(['；', ';', '|', '、', '，', ',', '\n'])
+        .flat_map(|part| {
+            // Spaces separate too, except inside an English phrase (`thought report`).
+            if !part.is_ascii() {
+                part.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+            } else {
+                vec![part.trim().to_owned()]
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The fields of an entry given in a message, one `名称：内容` per line; a line without a field
@@ -412,10 +390,16 @@ mod tests {
 
     #[test]
     fn subcommands_are_whole_first_words() {
-        assert_eq!(Sub::parse("删除 x"), Some(Sub::Delete("x")));
-        assert_eq!(Sub::parse("删除党籍是什么意思"), None);
-        assert_eq!(Sub::parse("预备期多久"), None);
-        assert_eq!(Sub::parse("确认"), Some(Sub::Confirm));
+        let t = BotTester::new();
+        let found = |text: &str| match t.bot.registry().lookup(&crate::framework::parse_command(text).unwrap()) {
+            crate::framework::Lookup::Found(found) => (found.spec.key, found.args),
+            _ => panic!("{text}"),
+        };
+        assert_eq!(found("/faq 删除 x"), ("faq_delete", "x".to_owned()));
+        assert_eq!(found("/问 删除党籍是什么意思"), ("faq", "删除党籍是什么意思".to_owned()));
+        assert_eq!(found("/问 预备期多久"), ("faq", "预备期多久".to_owned()));
+        assert_eq!(found("/faq 确认"), ("faq_confirm", String::new()));
+        assert_eq!(found("/问添加\n问题：x"), ("faq_add", "问题：x".to_owned()), "glued to the command's name");
     }
 
     #[test]

@@ -8,33 +8,14 @@ mod edit;
 pub use ask::{reply, run_with_verdict as question};
 
 use crate::domain::Capability;
-use crate::framework::{Args, Command, CommandError, CommandSpec, Ctx, Reply, Where};
+use crate::framework::{Args, CommandSpec, Where};
 
-pub struct FaqCommand;
-
-static SPEC: CommandSpec = CommandSpec {
+pub static SPEC: CommandSpec = CommandSpec {
     key: "faq",
     names: &["问", "问答", "faq", "ask"],
     args: Args::Required,
     capability: Capability::Basic,
     chats: Where::Anywhere,
+    run: ask::run,
+    subcommands: &edit::SUBCOMMANDS,
 };
-
-impl Command for FaqCommand {
-    fn spec(&self) -> &'static CommandSpec {
-        &SPEC
-    }
-
-    /// Questions only read (their unanswered-question log is written without an fsync); the
-    /// editing subcommands write.
-    fn read_only(&self, args: &str) -> bool {
-        edit::Sub::parse(args).is_none()
-    }
-
-    fn run(&self, ctx: &Ctx<'_>, args: &str) -> Result<Reply, CommandError> {
-        match edit::Sub::parse(args) {
-            Some(sub) => edit::run(ctx, sub),
-            None => ask::run(ctx, args),
-        }
-    }
-}
