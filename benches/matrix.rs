@@ -6,7 +6,8 @@
 //! with 20 joined rooms.
 //!
 //! Run: `cargo bench --bench matrix` (installs Synapse on first use, like the tests).
-//! `ZHIBU_BENCH_MESSAGES` sets the messages per bot (default 200).
+//! `ZHIBU_BENCH_MESSAGES` sets the messages per bot (default 200). One member sends them all, so
+//! the bot's rate limits are off here.
 
 #[path = "../tests/common/synapse.rs"]
 #[allow(dead_code)]
@@ -143,6 +144,7 @@ fn start_zhibu(dir: &std::path::Path, hs: &Synapse, room: &OwnedRoomId) -> Child
         &config,
         format!(
             "[matrix]\nhomeserver = \"{}\"\nuser = \"@bot:localhost\"\npassword = \"botpass\"\n\
+             [limits]\nmember_per_minute = 0\nchat_per_minute = 0\n\
              [[branch]]\nid = \"cs\"\nname = \"计算机支部\"\ngroups = [\"matrix:{room}\"]\nauto_enroll = true\n",
             hs.url()
         ),

@@ -14,6 +14,8 @@ use zhibu_commands::store::{Store, Ticket};
 
 /// How long the flusher waits before trying again after a failed flush.
 const RETRY: Duration = Duration::from_millis(200);
+/// While flushes keep failing (a full disk), how often that is logged again.
+const LOG_AGAIN: Duration = Duration::from_secs(30);
 
 /// The flusher has stopped: the write was not made durable by it (shutdown flushes the store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +60,8 @@ impl GroupCommit {
 }
 
 async fn flusher(inner: Arc<Inner>, flushed: watch::Sender<u64>, stop: CancellationToken) {
+    // Since when flushes fail, and when that was last logged.
+    let mut failing: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
     loop {
         tokio::select! {
             biased;
@@ -65,10 +69,26 @@ async fn flusher(inner: Arc<Inner>, flushed: watch::Sender<u64>, stop: Cancellat
             () = inner.wake.notified() => {}
         }
         match inner.store.flush_async().await {
-            Ok(()) => flushed.send_modify(|n| *n = n.wrapping_add(1)),
+            Ok(()) => {
+                if let Some((since, _)) = failing.take() {
+                    tracing::warn!("flushing the store works again after {:?}", since.elapsed());
+                }
+                flushed.send_modify(|n| *n = n.wrapping_add(1));
+            }
             Err(e) => {
                 // Replies that confirm a write keep waiting: nothing is confirmed that is not on disk.
-                tracing::error!(error = %e, "flushing the store failed; replies that confirm a write are held back");
+                let now = tokio::time::Instant::now();
+                match &mut failing {
+                    None => {
+                        tracing::error!(error = %e, "flushing the store failed; replies that confirm a write are held back until it works");
+                        failing = Some((now, now));
+                    }
+                    Some((since, logged)) if now - *logged >= LOG_AGAIN => {
+                        tracing::error!(error = %e, "flushing the store still fails, for {:?}", since.elapsed());
+                        *logged = now;
+                    }
+                    Some(_) => {}
+                }
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(RETRY) => inner.wake.notify_one(),

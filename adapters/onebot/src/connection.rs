@@ -405,7 +405,8 @@ mod tests {
         next_call(&mut implementation).await;
         implementation.send(Message::text(group_message(1))).await.unwrap();
         assert!(matches!(events.recv().await, Some(Envelope { event: Event::Message(_), .. })));
-        assert_eq!(unanswered.await.unwrap(), Err(CallError::Timeout(Duration::from_millis(300))));
+        let timed_out = tokio::time::timeout(Duration::from_secs(2), unanswered).await.expect("the call never timed out");
+        assert_eq!(timed_out.unwrap(), Err(CallError::Timeout(Duration::from_millis(300))));
         assert!(started.elapsed() < Duration::from_millis(900), "the timeout waited for a tick: {:?}", started.elapsed());
         assert!(conn.pending().is_empty(), "a call that timed out leaves nothing behind");
 
