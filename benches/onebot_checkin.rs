@@ -48,7 +48,7 @@ fn run(bin: &Path, limits: bool) -> f64 {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let result = runtime.block_on(async {
         let mut peer = peer::Peer::connect(port, TOKEN).await;
-        peer::check_in_all(&mut peer, MEMBERS, WINDOW, &GROUPS, None).await
+        peer::check_in_all(&mut peer, 2_000_000, MEMBERS, WINDOW, &GROUPS, None).await
     });
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     let _ = child.wait();

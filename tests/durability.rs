@@ -49,7 +49,7 @@ async fn no_confirmed_check_in_is_lost_when_the_bot_is_killed_mid_write() {
     let mut bot = z.spawn_logged(&config, &[]);
     let mut peer = Peer::connect(port, TOKEN).await;
     // Killed once 400 are confirmed, with up to 64 more written or being written.
-    let run = check_in_all(&mut peer, 1000, 64, &GROUPS, Some(400)).await;
+    let run = check_in_all(&mut peer, 2_000_000, 1000, 64, &GROUPS, Some(400)).await;
     bot.0.kill().unwrap();
     bot.0.wait().unwrap();
     let confirmed: BTreeSet<u64> = run.acknowledged.iter().copied().collect();
@@ -63,7 +63,7 @@ async fn no_confirmed_check_in_is_lost_when_the_bot_is_killed_mid_write() {
     // those whose check-in was stored but not confirmed are told they already have one.
     let bot = z.spawn_logged(&config, &[]);
     let mut peer = Peer::connect(port, TOKEN).await;
-    let again = check_in_all(&mut peer, 1000, 64, &GROUPS, None).await;
+    let again = check_in_all(&mut peer, 3_000_000, 1000, 64, &GROUPS, None).await;
     let confirmed_again: BTreeSet<u64> = again.acknowledged.iter().copied().collect();
     assert!(confirmed_again.is_disjoint(&confirmed), "confirmed twice");
     assert!(confirmed_again.is_disjoint(&stored), "a stored check-in was made again");

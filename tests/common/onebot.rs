@@ -138,27 +138,29 @@ pub fn member(i: u64) -> u64 {
     300_001 + i
 }
 
-/// `members` members each send `/签到` once, spread over `groups`, with at most `window`
-/// waiting for their answer at a time; returns once every one is answered, or once `stop_after`
-/// are confirmed (with the rest still on their way).
-pub async fn check_in_all(peer: &mut Peer, members: u64, window: usize, groups: &[u64], stop_after: Option<usize>) -> CheckIns {
+/// `members` members each send `/签到` once, spread over `groups`, as messages `first_id`,
+/// `first_id + 1`, …, with at most `window` waiting for their answer at a time; returns once every
+/// one is answered, or once `stop_after` are confirmed (with the rest still on their way). A
+/// second round takes other message ids: the same id sent again in the same second is the same
+/// event, which the bot handles once.
+pub async fn check_in_all(peer: &mut Peer, first_id: u64, members: u64, window: usize, groups: &[u64], stop_after: Option<usize>) -> CheckIns {
     let mut acknowledged = Vec::with_capacity(members as usize);
     let (mut next, mut answered) = (0u64, 0u64);
     let start = Instant::now();
     let mut last = start;
     while answered < members && !matches!(stop_after, Some(n) if acknowledged.len() >= n) {
         while next < members && next - answered < window as u64 {
-            peer.say_in_group(2_000_000 + next, groups[(next % groups.len() as u64) as usize], member(next), "/签到");
+            peer.say_in_group(first_id + next, groups[(next % groups.len() as u64) as usize], member(next), "/签到");
             next += 1;
         }
         let Ok(Some(action)) = tokio::time::timeout(Duration::from_secs(10), peer.actions.recv()).await else {
             panic!("no answer for 10 s ({answered} of {members} answered)");
         };
-        let Some(id) = action.reply_to().filter(|id| (2_000_000..2_000_000 + members).contains(id)) else { continue };
+        let Some(id) = action.reply_to().filter(|id| (first_id..first_id + members).contains(id)) else { continue };
         answered += 1;
         last = action.at;
         if action.text().starts_with("签到成功") {
-            acknowledged.push(member(id - 2_000_000));
+            acknowledged.push(member(id - first_id));
         }
     }
     CheckIns { acknowledged, elapsed: last.saturating_duration_since(start) }
